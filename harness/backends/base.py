@@ -1,0 +1,168 @@
+"""The backend Protocol every check runs against, and the frozen configs that describe a cell.
+
+A check is written once against ``Backend`` / ``Runner`` and proven on the backends that run on the
+machine at hand (PyTorch eager, CUDA graphs, torch.compile); the same check then applies unchanged to
+TensorRT-RTX and Torch-TensorRT wherever those run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from harness.errors import BuildConfigError, UnknownChoiceError
+from models import SHAPES, Shapes, get_model
+
+if TYPE_CHECKING:
+    import torch
+
+    from harness.probe import EnvReport
+    from models import ModelEntry
+
+DEVICES = ("cpu", "cuda")
+CUDA_GRAPH_STRATEGIES = ("disabled", "whole_graph_capture")  # spec API: RuntimeSettings (W14 :63-136)
+KERNEL_STRATEGIES = ("lazy", "eager", "none")  # spec API: set_dynamic_shapes_kernel_strategy (:404)
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """What is built: one model, static or dynamic batch, for one device, with backend build options.
+
+    Two cells with equal ``BuildConfig`` share one build (``BuildCache``). ``options`` holds sorted
+    (key, value) pairs that the backend validates (e.g. ``compute_capability``, ``compile_mode``).
+    """
+
+    backend: str
+    model: str
+    shapes: Shapes
+    device: str
+    options: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        get_model(self.model)
+        if self.shapes not in SHAPES:
+            raise UnknownChoiceError("shapes", self.shapes, SHAPES)
+        if self.device not in DEVICES:
+            raise UnknownChoiceError("device", self.device, DEVICES)
+        if list(self.options) != sorted(self.options):
+            object.__setattr__(self, "options", tuple(sorted(self.options)))
+
+    def option(self, key: str, default: str) -> str:
+        return dict(self.options).get(key, default)
+
+    @property
+    def key(self) -> str:
+        text = repr((self.backend, self.model, self.shapes, self.device, self.options))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def label(self) -> str:
+        opts = ",".join(f"{k}={v}" for k, v in self.options)
+        return f"{self.backend}:{self.model}-{self.shapes[:3]}@{self.device}" + (f"[{opts}]" if opts else "")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """TensorRT-RTX runtime knobs (spec API: ``RuntimeSettings``); PyTorch backends accept only defaults."""
+
+    cuda_graph_strategy: str = "disabled"
+    kernel_strategy: str = "lazy"
+    runtime_cache: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.cuda_graph_strategy not in CUDA_GRAPH_STRATEGIES:
+            raise UnknownChoiceError("cuda_graph_strategy", self.cuda_graph_strategy, CUDA_GRAPH_STRATEGIES)
+        if self.kernel_strategy not in KERNEL_STRATEGIES:
+            raise UnknownChoiceError("dynamic-shape kernel strategy", self.kernel_strategy, KERNEL_STRATEGIES)
+
+    @property
+    def is_default(self) -> bool:
+        return self == RunSettings()
+
+
+@dataclass
+class Built:
+    """A build product: whatever the backend needs to load it, and how long it took."""
+
+    config: BuildConfig
+    artifact: Any
+    build_s: float
+    size_bytes: int | None = None
+    from_disk_cache: bool = False
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """A loaded model: call it with an input on the current CUDA stream (or the CPU)."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def describe(self) -> dict[str, str]:
+        """What actually ran: runtime, stream used, settings applied, captures made."""
+        ...
+
+
+class Backend(Protocol):
+    """A way of running a model. Implementations stay thin; checks live outside them."""
+
+    name: str
+
+    def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
+        """None when the cell can run here, else the precise reason (the probe's or the library's)."""
+        ...
+
+    def validate(self, config: BuildConfig, settings: RunSettings) -> None:
+        """Raise ``BuildConfigError`` / ``UnknownChoiceError`` before any build starts."""
+        ...
+
+    def build(self, model: ModelEntry, config: BuildConfig) -> Built: ...
+
+    def load(self, built: Built, settings: RunSettings) -> Runner: ...
+
+
+def reject_options(config: BuildConfig, allowed: dict[str, tuple[str, ...]]) -> None:
+    """Shared option validation: unknown keys and values are named with the valid ones."""
+    for key, value in config.options:
+        if key not in allowed:
+            raise UnknownChoiceError(f"{config.backend} build option", key, allowed)
+        if value not in allowed[key]:
+            raise UnknownChoiceError(f"{config.backend} build option {key}", value, allowed[key])
+
+
+def reject_settings(backend: str, settings: RunSettings) -> None:
+    if not settings.is_default:
+        raise BuildConfigError(
+            f"{backend} run settings", settings,
+            f"{backend} has no TensorRT-RTX runtime knobs (cuda_graph_strategy, kernel strategy, runtime cache)",
+            "use the default RunSettings() for PyTorch backends",
+        )
+
+
+class BuildCache:
+    """Each distinct ``BuildConfig`` is built once per process and shared by every cell that uses it."""
+
+    def __init__(self) -> None:
+        self._built: dict[BuildConfig, Built | BaseException] = {}
+        self._lock = threading.Lock()
+        self.builds = 0
+
+    def get(self, config: BuildConfig, build: Callable[[], Built]) -> Built:
+        with self._lock:
+            hit = self._built.get(config)
+            if hit is None:
+                try:
+                    t0 = time.perf_counter()
+                    hit = build()
+                    hit.build_s = hit.build_s or (time.perf_counter() - t0)
+                    self.builds += 1
+                except Exception as exc:  # remembered: a failed build is not retried by every cell
+                    hit = exc
+                self._built[config] = hit
+        if isinstance(hit, BaseException):
+            raise hit
+        return hit

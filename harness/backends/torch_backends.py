@@ -1,0 +1,191 @@
+"""PyTorch backends: eager, manual CUDA-graph capture/replay, and torch.compile (inductor).
+
+These run on the CPU and on the GPU host, so every check is first proven on them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, reject_settings
+
+if TYPE_CHECKING:
+    import torch
+
+    from harness.probe import EnvReport
+    from models import ModelEntry
+
+
+def _no_gpu(env: EnvReport, config: BuildConfig) -> str | None:
+    if config.device == "cuda" and env.gpu is None:
+        return f"needs a CUDA GPU: {env.cap('gpu').reason}"
+    return None
+
+
+def _stream_name(device: str) -> str:
+    if device != "cuda":
+        return "cpu"
+    import torch
+
+    s = torch.cuda.current_stream()
+    return "default" if s == torch.cuda.default_stream() else f"0x{s.cuda_stream:x}"
+
+
+class EagerRunner:
+    def __init__(self, module: torch.nn.Module, device: str) -> None:
+        self.module = module
+        self.device = device
+        self.last_stream = ""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        self.last_stream = _stream_name(self.device)
+        with torch.inference_mode():
+            return self.module(x)  # type: ignore[no-any-return]
+
+    def describe(self) -> dict[str, str]:
+        return {"runtime": "pytorch-eager", "device": self.device, "stream": self.last_stream}
+
+
+class EagerBackend:
+    name = "eager"
+
+    def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
+        return _no_gpu(env, config)
+
+    def validate(self, config: BuildConfig, settings: RunSettings) -> None:
+        reject_options(config, {})
+        reject_settings(self.name, settings)
+
+    def build(self, model: ModelEntry, config: BuildConfig) -> Built:
+        t0 = time.perf_counter()
+        module = model.build().to(config.device)
+        return Built(config, module, time.perf_counter() - t0)
+
+    def load(self, built: Built, settings: RunSettings) -> EagerRunner:
+        return EagerRunner(built.artifact, built.config.device)
+
+
+CAPTURE_STREAMS = ("side", "current")
+
+
+class CudaGraphRunner:
+    """One ``torch.cuda.CUDAGraph`` per input shape, captured on first sight of that shape.
+
+    ``capture="side"`` captures on a private stream (as ``torch.cuda.graph`` does) and replays on the
+    caller's stream; ``capture="current"`` captures on the caller's stream, which PyTorch refuses when
+    that is the legacy default stream (aten/src/ATen/cuda/CUDAGraph.cpp, capture_begin).
+    """
+
+    def __init__(self, module: torch.nn.Module, capture: str, warmup_iters: int = 3) -> None:
+        self.module = module
+        self.capture = capture
+        self.warmup_iters = warmup_iters
+        self.graphs: dict[tuple[int, ...], tuple[Any, Any, Any]] = {}
+        self.captures = 0
+        self.replays = 0
+        self.last_stream = ""
+
+    def _capture(self, x: torch.Tensor) -> tuple[Any, Any, Any]:
+        import torch
+
+        static_in = x.clone()
+        caller = torch.cuda.current_stream()
+        stream = torch.cuda.Stream() if self.capture == "side" else caller  # type: ignore[no-untyped-call]
+        stream.wait_stream(caller)
+        graph = torch.cuda.CUDAGraph()
+        with torch.inference_mode(), torch.cuda.stream(stream):
+            for _ in range(self.warmup_iters):  # warm up outside capture: lazy init, cuDNN autotune
+                self.module(static_in)
+            if self.capture == "side":
+                stream.synchronize()
+            with torch.cuda.graph(graph, stream=stream):
+                static_out = self.module(static_in)
+        caller.wait_stream(stream)
+        self.captures += 1
+        return graph, static_in, static_out
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        key = tuple(x.shape)
+        entry = self.graphs.get(key)
+        if entry is None:
+            entry = self._capture(x)
+            self.graphs[key] = entry
+        graph, static_in, static_out = entry
+        static_in.copy_(x)
+        graph.replay()
+        self.replays += 1
+        self.last_stream = _stream_name("cuda")
+        return static_out  # type: ignore[no-any-return]
+
+    def describe(self) -> dict[str, str]:
+        return {"runtime": "torch.cuda.CUDAGraph", "capture_stream": self.capture, "stream": self.last_stream,
+                "captures": str(self.captures), "shapes_captured": str(len(self.graphs))}
+
+
+class CudaGraphBackend:
+    name = "cudagraph"
+
+    def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
+        if config.device != "cuda":
+            return "CUDA graphs need device=cuda"
+        return _no_gpu(env, config)
+
+    def validate(self, config: BuildConfig, settings: RunSettings) -> None:
+        reject_options(config, {"capture": CAPTURE_STREAMS})
+        reject_settings(self.name, settings)
+
+    def build(self, model: ModelEntry, config: BuildConfig) -> Built:
+        t0 = time.perf_counter()
+        return Built(config, model.build().to(config.device), time.perf_counter() - t0)
+
+    def load(self, built: Built, settings: RunSettings) -> CudaGraphRunner:
+        return CudaGraphRunner(built.artifact, built.config.option("capture", "side"))
+
+
+COMPILE_MODES = ("default", "reduce-overhead")
+
+
+class CompiledRunner(EagerRunner):
+    def __init__(self, module: Any, device: str, mode: str) -> None:
+        super().__init__(module, device)
+        self.mode = mode
+
+    def describe(self) -> dict[str, str]:
+        return {"runtime": f"torch.compile(inductor, mode={self.mode})", "device": self.device,
+                "stream": self.last_stream}
+
+
+class CompileBackend:
+    """``torch.compile`` with inductor. The on-disk cache directory is the run's own
+    (``TORCHINDUCTOR_CACHE_DIR``, set by the pytest plugin), never the per-user default."""
+
+    name = "compile"
+
+    def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
+        if config.option("compile_mode", "default") == "reduce-overhead" and config.device != "cuda":
+            return "mode=reduce-overhead uses CUDA graphs and needs device=cuda"
+        return _no_gpu(env, config)
+
+    def validate(self, config: BuildConfig, settings: RunSettings) -> None:
+        reject_options(config, {"compile_mode": COMPILE_MODES})
+        reject_settings(self.name, settings)
+
+    def build(self, model: ModelEntry, config: BuildConfig) -> Built:
+        import torch
+
+        t0 = time.perf_counter()
+        mode = config.option("compile_mode", "default")
+        compiled = torch.compile(model.build().to(config.device), mode=mode, dynamic=config.shapes == "dynamic")
+        # Compilation is lazy: run once per batch the cell may use, so build time holds the compile.
+        with torch.inference_mode():
+            for batch in model.input.batches(config.shapes)[:2]:
+                compiled(model.make_input(batch, device=config.device))
+        if config.device == "cuda":
+            torch.cuda.synchronize()
+        return Built(config, compiled, time.perf_counter() - t0, notes={"compile_mode": mode})
+
+    def load(self, built: Built, settings: RunSettings) -> CompiledRunner:
+        return CompiledRunner(built.artifact, built.config.device, built.config.option("compile_mode", "default"))

@@ -1,0 +1,194 @@
+"""Native TensorRT-RTX backend: ONNX export -> ONNX parser -> engine build -> IRuntimeConfig execution.
+
+Engines build on any machine (no GPU needed). Loading asks the library to deserialize; when it
+refuses (no driver, or compute capability 9.0 on the GPU host) the cell skips with the library's words.
+Engines and ONNX files are cached on disk, keyed by model hash, shapes, library version and options.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.backends.base import BuildConfig, Built, RunSettings, reject_options
+from harness.backends.trt_rtx_lib import CapturingLogger, refusal_text
+from harness.errors import CapabilityMissing
+from harness.results import write_atomic
+
+if TYPE_CHECKING:
+    import torch
+
+    from harness.probe import EnvReport
+    from models import ModelEntry
+
+COMPUTE_CAPABILITIES = ("current", "sm75", "sm80", "sm86", "sm89", "sm120", "sm121")  # spec: set_compute_capability
+
+
+def _trt() -> Any:
+    import tensorrt_rtx
+
+    return tensorrt_rtx
+
+
+def export_onnx(model: ModelEntry, shapes: str, cache_dir: Path) -> bytes:
+    """ONNX of the model through torch.onnx's dynamo exporter; dynamic shapes get a named batch axis."""
+    path = cache_dir / "onnx" / f"{model.name}-{shapes}-{model.weights_hash()}.onnx"
+    if path.exists():
+        return path.read_bytes()
+    import torch
+
+    r = model.input.dynamic_batch
+    example = model.make_input(r.opt if shapes == "dynamic" else model.input.static_batch)
+    dyn = ({0: torch.export.Dim("batch", min=r.min, max=r.max)},) if shapes == "dynamic" else None
+    buf = io.BytesIO()
+    with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints progress lines
+        torch.onnx.export(
+            model.build(), (example,), buf,  # type: ignore[arg-type]
+            input_names=[model.input.name], output_names=["y"],
+            dynamic_shapes=dyn, dynamo=True, external_data=False, verbose=False,
+        )
+    data = buf.getvalue()
+    write_atomic(path, data)
+    return data
+
+
+class TrtRtxRunner:
+    """An execution context bound to an ``IRuntimeConfig``; enqueues on the caller's current stream."""
+
+    def __init__(self, engine: Any, settings: RunSettings, logger: Any) -> None:
+        trt = _trt()
+        self.engine = engine
+        self.settings = settings
+        self.logger = logger
+        self.config = engine.create_runtime_config()
+        self.config.cuda_graph_strategy = getattr(trt.CudaGraphStrategy, settings.cuda_graph_strategy.upper())
+        self.config.dynamic_shapes_kernel_specialization_strategy = getattr(
+            trt.DynamicShapesKernelSpecializationStrategy, settings.kernel_strategy.upper())
+        self.cache = None
+        self.cache_loaded_bytes = 0
+        if settings.runtime_cache:
+            self.cache = self.config.create_runtime_cache()
+            self.cache_loaded_bytes = self._load_cache(Path(settings.runtime_cache))
+            self.config.set_runtime_cache(self.cache)
+        self.context = engine.create_execution_context(self.config)
+        self.input_name = engine.get_tensor_name(0)
+        self.output_name = engine.get_tensor_name(1)
+        self.last_stream = ""
+
+    def _load_cache(self, path: Path) -> int:
+        from filelock import FileLock
+
+        with FileLock(str(path) + ".lock", timeout=10):
+            data = path.read_bytes() if path.exists() else b""
+        assert self.cache is not None
+        if data and not self.cache.deserialize(data):
+            return -1  # corrupt or mismatched: a cold start, reported as such
+        return len(data)
+
+    def save_cache(self) -> int:
+        if self.cache is None or not self.settings.runtime_cache:
+            return 0
+        from filelock import FileLock
+
+        data = bytes(memoryview(self.cache.serialize()))
+        if data:
+            path = Path(self.settings.runtime_cache)
+            with FileLock(str(path) + ".lock", timeout=10):
+                write_atomic(path, data)
+        return len(data)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        stream = torch.cuda.current_stream()
+        self.context.set_input_shape(self.input_name, tuple(x.shape))
+        out = torch.empty(tuple(self.context.get_tensor_shape(self.output_name)), device=x.device, dtype=torch.float32)
+        self.context.set_tensor_address(self.input_name, x.contiguous().data_ptr())
+        self.context.set_tensor_address(self.output_name, out.data_ptr())
+        if not self.context.execute_async_v3(stream.cuda_stream):
+            raise RuntimeError("execute_async_v3 failed: " + "; ".join(self.logger.errors()))
+        self.last_stream = "default" if stream == torch.cuda.default_stream() else f"0x{stream.cuda_stream:x}"
+        return out
+
+    def is_stream_capturable(self) -> bool:
+        import torch
+
+        return bool(self.context.is_stream_capturable(torch.cuda.current_stream().cuda_stream))
+
+    def describe(self) -> dict[str, str]:
+        return {"runtime": "tensorrt_rtx", "stream": self.last_stream,
+                "cuda_graph_strategy": self.settings.cuda_graph_strategy,
+                "kernel_strategy": self.settings.kernel_strategy,
+                "runtime_cache_loaded_bytes": str(self.cache_loaded_bytes)}
+
+
+class TrtRtxBackend:
+    name = "trt_rtx"
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+
+    def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
+        cap = env.cap("trt_rtx_build")
+        return None if cap.ok else cap.reason
+
+    def validate(self, config: BuildConfig, settings: RunSettings) -> None:
+        reject_options(config, {"compute_capability": COMPUTE_CAPABILITIES})
+        if config.device != "cuda":
+            from harness.errors import UnknownChoiceError
+
+            raise UnknownChoiceError("trt_rtx device", config.device, ("cuda",),
+                                     "TensorRT-RTX engines run on a GPU: build with device='cuda'")
+
+    def engine_path(self, model: ModelEntry, config: BuildConfig) -> Path:
+        version = _trt().__version__
+        return self.cache_dir / "trt_rtx" / f"{model.name}-{config.shapes}-{model.weights_hash()}-{version}-{config.key}.engine"
+
+    def build(self, model: ModelEntry, config: BuildConfig) -> Built:
+        from filelock import FileLock
+
+        path = self.engine_path(model, config)
+        with FileLock(str(path) + ".lock", timeout=600):
+            if path.exists():
+                data = path.read_bytes()
+                return Built(config, data, 0.0, len(data), from_disk_cache=True)
+            t0 = time.perf_counter()
+            data = self._build_engine(model, config)
+            build_s = time.perf_counter() - t0
+            write_atomic(path, data)
+        return Built(config, data, build_s, len(data), notes={"engine_path": str(path)})
+
+    def _build_engine(self, model: ModelEntry, config: BuildConfig) -> bytes:
+        trt = _trt()
+        onnx = export_onnx(model, config.shapes, self.cache_dir)
+        logger = CapturingLogger()
+        builder = trt.Builder(logger)
+        network = builder.create_network(0)
+        parser = trt.OnnxParser(network, logger)
+        if not parser.parse(onnx):
+            raise RuntimeError("ONNX parse failed: " + "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
+        bc = builder.create_builder_config()
+        cc = config.option("compute_capability", "")
+        if cc:
+            bc.num_compute_capabilities = 1
+            bc.set_compute_capability(getattr(trt.ComputeCapability, cc.upper()), 0)
+        if config.shapes == "dynamic":
+            r, spec = model.input.dynamic_batch, model.input
+            profile = builder.create_optimization_profile()
+            profile.set_shape(spec.name, spec.shape(r.min), spec.shape(r.opt), spec.shape(r.max))
+            bc.add_optimization_profile(profile)
+        plan = builder.build_serialized_network(network, bc)
+        if plan is None:
+            raise RuntimeError("engine build failed: " + "; ".join(logger.errors()))
+        return bytes(memoryview(plan))
+
+    def load(self, built: Built, settings: RunSettings) -> TrtRtxRunner:
+        trt = _trt()
+        logger = CapturingLogger()
+        engine = trt.Runtime(logger).deserialize_cuda_engine(built.artifact)
+        if engine is None:
+            raise CapabilityMissing(f"tensorrt_rtx {trt.__version__}", refusal_text(logger.errors()))
+        return TrtRtxRunner(engine, settings, logger)

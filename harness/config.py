@@ -1,0 +1,117 @@
+"""The frozen run configuration, built once in ``pytest_configure`` and kept in ``config.stash``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UnknownChoiceError, UsageError
+from harness.timing import TimingSpec
+from models import MODELS
+
+# Backend variants a profile may run: (label, backend name, build options).
+VARIANTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "eager": ("eager", ()),
+    "cudagraph": ("cudagraph", ()),
+    "compile": ("compile", (("compile_mode", "default"),)),
+    "compile-ro": ("compile", (("compile_mode", "reduce-overhead"),)),
+    "trt_rtx": ("trt_rtx", ()),
+    "torch_trt": ("torch_trt", ()),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a named run measures: models, backend variants per device, and the timing spec."""
+
+    name: str
+    description: str
+    models: tuple[str, ...]
+    cpu_variants: tuple[str, ...]
+    cuda_variants: tuple[str, ...]
+    timing: TimingSpec
+
+
+_ALL_CUDA = ("eager", "cudagraph", "compile", "compile-ro", "trt_rtx", "torch_trt")
+PROFILES: dict[str, Profile] = {
+    "quick": Profile("quick", "dynconv only, short timing: a smoke run", ("dynconv",),
+                     ("eager", "trt_rtx"), ("eager", "cudagraph", "trt_rtx", "torch_trt"),
+                     TimingSpec(warmup_s=0.05, min_samples=10, max_time_s=0.3)),
+    "default": Profile("default", "both models; on a CPU machine eager baselines and TensorRT-RTX builds",
+                       tuple(MODELS), ("eager", "trt_rtx"), _ALL_CUDA,
+                       TimingSpec(warmup_s=0.2, min_samples=20, max_time_s=1.5)),
+    "full": Profile("full", "both models, every variant (torch.compile on the CPU too), longer timing",
+                    tuple(MODELS), ("eager", "compile", "trt_rtx"), _ALL_CUDA,
+                    TimingSpec(warmup_s=0.5, min_samples=50, max_time_s=5.0)),
+}
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def parse_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise UnknownChoiceError("profile", name, PROFILES)
+    return PROFILES[name]
+
+
+def parse_list(what: str, text: str, valid: dict[str, Any] | tuple[str, ...]) -> tuple[str, ...]:
+    items = tuple(s.strip() for s in text.split(",") if s.strip())
+    for item in items:
+        if item not in valid:
+            raise UnknownChoiceError(what, item, valid, f"pass a comma-separated subset of {sorted(valid)}")
+    if not items:
+        raise UsageError(what, text, "needs at least one name", f"pass a comma-separated subset of {sorted(valid)}")
+    return items
+
+
+def check_out_dir(text: str) -> Path:
+    path = Path(text).expanduser()
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError("output path", text, f"{str(probe)!r} exists and is not a directory",
+                         "pass a directory path (it is created if missing)")
+    if not os.access(probe, os.W_OK):
+        raise UsageError("output path", text, f"{str(probe)!r} is not writable", "pass a writable directory")
+    return path
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides what a run does. Printed in the report header."""
+
+    profile: str
+    models: tuple[str, ...]
+    variants: tuple[str, ...] | None  # None: the profile's variants for the resolved device
+    device: str
+    out_root: Path
+    run_id: str
+    cache_dir: Path
+    timing: TimingSpec
+    report: bool
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out_root / self.run_id
+
+    @property
+    def results_path(self) -> Path:
+        return self.out_dir / "results.jsonl"
+
+    def variants_for(self, device: str) -> tuple[str, ...]:
+        if self.variants is not None:
+            return self.variants
+        p = PROFILES[self.profile]
+        return p.cuda_variants if device == "cuda" else p.cpu_variants
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out_root"], d["cache_dir"] = str(self.out_root), str(self.cache_dir)
+        return d
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"

@@ -1,0 +1,284 @@
+"""The behaviour oracle: the expected outcome of every cell of the matrix, as data.
+
+Two tables, each complete and non-overlapping over the matrix (``harness/tests/test_oracle.py`` proves
+it): ``BEHAVIOUR`` says what a cell does (runs, raises, warns and overrides, ...) and who owns the CUDA
+graph; ``STREAMS`` says on which stream its kernels must run. Every row cites its source: a line of
+../shared/spec/torch-tensorrt-rtx-behavior.md (W14 = 2.14 wheel paths, H = pytorch/TensorRT main) or,
+for the PyTorch backends, the PyTorch source that raises.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from harness.errors import UnknownChoiceError
+
+Outcome = Literal["runs", "raises", "warns_override", "forced_off", "no_graph", "unsupported"]
+GraphOwner = Literal["none", "rtx_native", "outer_torch", "torch_per_engine", "torch_per_shape", "inductor"]
+KernelStream = Literal["engine_side", "caller"]
+
+STREAM_MODES = ("default", "caller", "external", "green")
+NA = ("n/a",)
+_TRT_COMMON = {"strategy": ("disabled", "whole_graph_capture"), "kernel": ("lazy", "eager", "none")}
+_ANY_STREAM = {"shapes": ("static", "dynamic"), "stream": STREAM_MODES}
+_PYTORCH_NA = {"version": NA, "runtime": NA, "strategy": NA, "kernel": NA, "segmentation": NA}
+
+# The matrix: every backend's dimensions and their values.
+DOMAIN: dict[str, dict[str, tuple[str, ...]]] = {
+    "torch_trt": {"version": ("2.11", "2.14"), "runtime": ("cpp", "python"),
+                  "cg_mode": ("standard", "subgraph", "whole_graph"), **_TRT_COMMON, **_ANY_STREAM,
+                  "segmentation": ("single", "broken"), "variant": ("plain",)},
+    "trt_rtx": {"version": NA, "runtime": NA, "cg_mode": ("standard", "outer_capture"), **_TRT_COMMON,
+                **_ANY_STREAM, "segmentation": NA, "variant": ("plain",)},
+    "eager": {**_PYTORCH_NA, "cg_mode": ("standard",), **_ANY_STREAM, "variant": ("plain", "hostsync")},
+    "cudagraph": {**_PYTORCH_NA, "cg_mode": ("capture_side", "capture_current"), **_ANY_STREAM,
+                  "variant": ("plain", "hostsync")},
+    "compile": {**_PYTORCH_NA, "cg_mode": ("default", "reduce_overhead"), **_ANY_STREAM,
+                "variant": ("plain", "hostsync")},
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the matrix. Dimensions a backend does not have hold "n/a"."""
+
+    backend: str
+    version: str
+    runtime: str
+    cg_mode: str
+    strategy: str
+    kernel: str
+    shapes: str
+    stream: str
+    segmentation: str
+    variant: str
+
+    def __post_init__(self) -> None:
+        if self.backend not in DOMAIN:
+            raise UnknownChoiceError("oracle backend", self.backend, DOMAIN)
+        for dim, values in DOMAIN[self.backend].items():
+            if getattr(self, dim) not in values:
+                raise UnknownChoiceError(f"{self.backend} {dim}", getattr(self, dim), values)
+
+    @property
+    def id(self) -> str:
+        parts = [self.backend] + [f"{f.name}={getattr(self, f.name)}" for f in fields(self)[1:]
+                                  if getattr(self, f.name) != "n/a"]
+        return "-".join(parts)
+
+
+DIMS = tuple(f.name for f in fields(Cell))
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a cell must do. ``message`` is a fragment of the exception or warning text."""
+
+    outcome: Outcome
+    graph: GraphOwner
+    source: str
+    exc: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    when: Mapping[str, tuple[str, ...]]
+    expect: Expect
+
+    def matches(self, cell: Cell) -> bool:
+        return all(getattr(cell, dim) in values for dim, values in self.when.items())
+
+
+def _r(expect: Expect, **when: str | tuple[str, ...]) -> Row:
+    return Row({k: (v,) if isinstance(v, str) else v for k, v in when.items()}, expect)
+
+
+_SPEC = "spec "
+_RTX_OVERRIDE_WARN = "Manual CUDA graph capture is not guaranteed to work on TRT-RTX"
+_NOT_CAPTURABLE = "CUDA graph capture failed: TRT submodule"
+_OUTER_CAPTURE_WARN = "Outer CUDA stream capture detected; disabling TensorRT-RTX native CUDA graph strategy"
+_WGC = "whole_graph_capture"
+_CAPTURABLE_DYN = ("eager", "none")  # dynamic shapes stay capturable unless the kernel strategy is lazy
+
+# Torch-TensorRT 2.14, both runtimes: rows that do not depend on the runtime.
+_TTRT_14_SHARED = (
+    _r(Expect("runs", "none", _SPEC + "Python/C++ STANDARD+disabled: W14 _TRTEngine.py:1261,1381; "
+              "H core/runtime/execute_engine.cpp:470-474"),
+       backend="torch_trt", version="2.14", cg_mode="standard", strategy="disabled"),
+    _r(Expect("runs", "rtx_native", _SPEC + "STANDARD+whole_graph_capture: W14 _TRTEngine.py:579-581,737-739; "
+              "H execute_engine.cpp:296-298"),
+       backend="torch_trt", version="2.14", cg_mode="standard", strategy=_WGC),
+    # enable_cudagraphs on a graph with no break becomes SUBGRAPH (W14 runtime/_cudagraphs.py:153-162)
+    _r(Expect("runs", "rtx_native", _SPEC + "SUBGRAPH+whole_graph_capture: W14 _TRTEngine.py:1261; H "
+              "execute_engine.cpp:296-298 (WHOLE_GRAPH without a graph break is SUBGRAPH: _cudagraphs.py:153-162)"),
+       backend="torch_trt", version="2.14", cg_mode=("subgraph", "whole_graph"), strategy=_WGC,
+       segmentation=("single",)),
+    _r(Expect("runs", "rtx_native", _SPEC + "SUBGRAPH+whole_graph_capture: W14 _TRTEngine.py:1261; H "
+              "execute_engine.cpp:296-298"),
+       backend="torch_trt", version="2.14", cg_mode="subgraph", strategy=_WGC, segmentation="broken"),
+)
+
+_TTRT_14_PYTHON = (
+    _r(Expect("warns_override", "rtx_native", _SPEC + "Python SUBGRAPH+disabled: W14 _TRTEngine.py:1242-1256,"
+              "751-763 (WHOLE_GRAPH without a break is SUBGRAPH: _cudagraphs.py:153-162)",
+              exc="logging.WARNING", message=_RTX_OVERRIDE_WARN),
+       backend="torch_trt", version="2.14", runtime="python", strategy="disabled",
+       cg_mode=("subgraph", "whole_graph"), segmentation="single"),
+    _r(Expect("warns_override", "rtx_native", _SPEC + "Python SUBGRAPH+disabled: W14 _TRTEngine.py:1242-1256,751-763",
+              exc="logging.WARNING", message=_RTX_OVERRIDE_WARN),
+       backend="torch_trt", version="2.14", runtime="python", strategy="disabled", cg_mode="subgraph",
+       segmentation="broken"),
+    _r(Expect("raises", "none", _SPEC + "Python WHOLE_GRAPH lazy+dynamic: W14 _CudaGraphsTorchTensorRTModule.py:150-166",
+              exc="RuntimeError", message=_NOT_CAPTURABLE),
+       backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
+       kernel="lazy", shapes="dynamic"),
+    _r(Expect("forced_off", "outer_torch", _SPEC + "Python WHOLE_GRAPH+whole_graph_capture, capturable: "
+              "W14 _CudaGraphsTorchTensorRTModule.py:167-176"),
+       backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
+       strategy=_WGC, shapes="static"),
+    _r(Expect("forced_off", "outer_torch", _SPEC + "Python WHOLE_GRAPH+whole_graph_capture, capturable: "
+              "W14 _CudaGraphsTorchTensorRTModule.py:167-176"),
+       backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
+       strategy=_WGC, shapes="dynamic", kernel=_CAPTURABLE_DYN),
+    _r(Expect("runs", "outer_torch", _SPEC + "Python WHOLE_GRAPH+disabled, capturable: "
+              "W14 _CudaGraphsTorchTensorRTModule.py:261-268"),
+       backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
+       strategy="disabled", shapes="static"),
+    _r(Expect("runs", "outer_torch", _SPEC + "Python WHOLE_GRAPH+disabled, capturable: "
+              "W14 _CudaGraphsTorchTensorRTModule.py:261-268"),
+       backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
+       strategy="disabled", shapes="dynamic", kernel=_CAPTURABLE_DYN),
+)
+
+_TTRT_14_CPP = (
+    _r(Expect("no_graph", "none", _SPEC + "C++ SUBGRAPH+disabled: manual capture skipped, strategy stays disabled, "
+              "no warning (differs from Python; no upstream test covers it)"),
+       backend="torch_trt", version="2.14", runtime="cpp", strategy="disabled", cg_mode="subgraph"),
+    _r(Expect("no_graph", "none", _SPEC + "C++ SUBGRAPH+disabled (WHOLE_GRAPH without a break is SUBGRAPH: "
+              "_cudagraphs.py:153-162)"),
+       backend="torch_trt", version="2.14", runtime="cpp", strategy="disabled", cg_mode="whole_graph",
+       segmentation="single"),
+    _r(Expect("runs", "outer_torch", _SPEC + "C++ WHOLE_GRAPH+disabled: C++ engines are not checked for "
+              "capturability (H core/runtime/TRTEngine.cpp:951-963)"),
+       backend="torch_trt", version="2.14", runtime="cpp", strategy="disabled", cg_mode="whole_graph",
+       segmentation="broken"),
+    _r(Expect("forced_off", "outer_torch", _SPEC + "C++ WHOLE_GRAPH+whole_graph_capture: H core/runtime/"
+              "TRTEngine.cpp:951-963", exc="log.WARNING", message=_OUTER_CAPTURE_WARN),
+       backend="torch_trt", version="2.14", runtime="cpp", strategy=_WGC, cg_mode="whole_graph",
+       segmentation="broken"),
+)
+
+_V211 = "spec What changed 1: 2.11.0 has none of the RTX runtime features, only the CUDA-graph mode APIs"
+_TTRT_11 = (
+    _r(Expect("unsupported", "none", _V211 + " (no RuntimeSettings: the knob cannot be set)",
+              exc="AttributeError", message="RuntimeSettings"),
+       backend="torch_trt", version="2.11", strategy=_WGC),
+    _r(Expect("unsupported", "none", _V211 + " (no set_dynamic_shapes_kernel_strategy)",
+              exc="AttributeError", message="RuntimeSettings"),
+       backend="torch_trt", version="2.11", strategy="disabled", kernel=("eager", "none")),
+    _r(Expect("runs", "none", _V211), backend="torch_trt", version="2.11", strategy="disabled", kernel="lazy",
+       cg_mode="standard"),
+    _r(Expect("runs", "torch_per_engine", _V211 + " (SUBGRAPH: per-engine torch capture; WHOLE_GRAPH without a "
+              "break is SUBGRAPH: _cudagraphs.py:153-162)"),
+       backend="torch_trt", version="2.11", strategy="disabled", kernel="lazy", cg_mode=("subgraph", "whole_graph"),
+       segmentation="single"),
+    _r(Expect("runs", "torch_per_engine", _V211), backend="torch_trt", version="2.11", strategy="disabled",
+       kernel="lazy", cg_mode="subgraph", segmentation="broken"),
+    _r(Expect("runs", "outer_torch", _V211), backend="torch_trt", version="2.11", strategy="disabled",
+       kernel="lazy", cg_mode="whole_graph", segmentation="broken"),
+)
+
+_NATIVE = "the native adapter mirrors Torch-TensorRT's monolithic-capture rule (spec API: _is_monolithic_capturable, " \
+          "W14 _TRTEngine.py:742; seed #4294: is_stream_capturable is True for static shapes under lazy)"
+_TRT_RTX = (
+    _r(Expect("runs", "none", "tensorrt_rtx IRuntimeConfig cuda_graph_strategy=DISABLED (spec API, TensorRT-RTX)"),
+       backend="trt_rtx", cg_mode="standard", strategy="disabled"),
+    _r(Expect("runs", "rtx_native", "tensorrt_rtx cuda_graph_strategy=WHOLE_GRAPH_CAPTURE (spec API, TensorRT-RTX)"),
+       backend="trt_rtx", cg_mode="standard", strategy=_WGC),
+    _r(Expect("raises", "none", _NATIVE, exc="CaptureRefused", message="not stream-capturable"),
+       backend="trt_rtx", cg_mode="outer_capture", kernel="lazy", shapes="dynamic"),
+    _r(Expect("runs", "outer_torch", _NATIVE), backend="trt_rtx", cg_mode="outer_capture", strategy="disabled",
+       shapes="static"),
+    _r(Expect("runs", "outer_torch", _NATIVE), backend="trt_rtx", cg_mode="outer_capture", strategy="disabled",
+       shapes="dynamic", kernel=_CAPTURABLE_DYN),
+    _r(Expect("forced_off", "outer_torch", _NATIVE + "; W14 _CudaGraphsTorchTensorRTModule.py:167-176"),
+       backend="trt_rtx", cg_mode="outer_capture", strategy=_WGC, shapes="static"),
+    _r(Expect("forced_off", "outer_torch", _NATIVE + "; W14 _CudaGraphsTorchTensorRTModule.py:167-176"),
+       backend="trt_rtx", cg_mode="outer_capture", strategy=_WGC, shapes="dynamic", kernel=_CAPTURABLE_DYN),
+)
+
+_CAPTURE_SRC = "PyTorch aten/src/ATen/cuda/CUDAGraph.cpp capture_begin"
+_SYNC_SRC = "CUDA: a host sync (.item()) on a capturing stream fails with cudaErrorStreamCaptureUnsupported"
+_NON_DEFAULT = ("caller", "external", "green")
+_PYTORCH = (
+    _r(Expect("runs", "none", "PyTorch eager: no capture"), backend="eager"),
+    _r(Expect("runs", "torch_per_shape", "harness CudaGraphRunner: one torch.cuda.CUDAGraph per input shape"),
+       backend="cudagraph", variant="plain", cg_mode="capture_side"),
+    _r(Expect("runs", "torch_per_shape", "harness CudaGraphRunner: capture on the caller's non-default stream"),
+       backend="cudagraph", variant="plain", cg_mode="capture_current", stream=_NON_DEFAULT),
+    _r(Expect("raises", "none", _CAPTURE_SRC, exc="RuntimeError",
+              message="CUDA graphs must be captured on a non-default stream"),
+       backend="cudagraph", cg_mode="capture_current", stream="default"),
+    _r(Expect("raises", "none", _SYNC_SRC, exc="RuntimeError", message="operation not permitted when stream is capturing"),
+       backend="cudagraph", variant="hostsync", cg_mode="capture_side"),
+    _r(Expect("raises", "none", _SYNC_SRC, exc="RuntimeError", message="operation not permitted when stream is capturing"),
+       backend="cudagraph", variant="hostsync", cg_mode="capture_current", stream=_NON_DEFAULT),
+    _r(Expect("runs", "none", "torch.compile mode=default: inductor kernels, no CUDA graph"),
+       backend="compile", cg_mode="default"),
+    _r(Expect("runs", "inductor", "torch.compile mode=reduce-overhead: inductor CUDA-graph trees"),
+       backend="compile", cg_mode="reduce_overhead"),
+)
+
+BEHAVIOUR: tuple[Row, ...] = (*_TTRT_14_SHARED, *_TTRT_14_PYTHON, *_TTRT_14_CPP, *_TTRT_11, *_TRT_RTX, *_PYTORCH)
+
+
+@dataclass(frozen=True)
+class StreamRow:
+    when: Mapping[str, tuple[str, ...]]
+    kernel_stream: KernelStream
+    source: str
+
+    def matches(self, cell: Cell) -> bool:
+        return all(getattr(cell, dim) in values for dim, values in self.when.items())
+
+
+STREAMS: tuple[StreamRow, ...] = (
+    StreamRow({"backend": ("torch_trt",), "version": ("2.14",), "stream": ("default",)}, "engine_side",
+              "spec Streams: current stream == default -> own side stream (C++ getStreamFromPool, Python "
+              "lazily created torch.cuda.Stream), fenced both ways"),
+    StreamRow({"backend": ("torch_trt",), "version": ("2.14",), "stream": _NON_DEFAULT}, "caller",
+              "spec Streams: any other current stream is used directly (PR #4232 merged narrower, 2026-05-28)"),
+    StreamRow({"backend": ("torch_trt",), "version": ("2.11",)}, "engine_side",
+              "spec Streams: 2.11 always used its own primary-context stream (green partitioning bypassed)"),
+    StreamRow({"backend": ("trt_rtx", "eager", "cudagraph", "compile")}, "caller",
+              "harness adapters enqueue on torch.cuda.current_stream(); PyTorch launches on the current stream"),
+)
+
+
+def all_cells() -> Iterator[Cell]:
+    for backend, dims in DOMAIN.items():
+        names = [d for d in DIMS if d != "backend"]
+        for values in itertools.product(*(dims[d] for d in names)):
+            yield Cell(backend, **dict(zip(names, values, strict=True)))
+
+
+class OracleError(Exception):
+    """The oracle has no single expectation for a cell: a gap or an overlap in its tables."""
+
+
+def expect(cell: Cell) -> Expect:
+    hits = [r.expect for r in BEHAVIOUR if r.matches(cell)]
+    if len(hits) != 1:
+        raise OracleError(f"{len(hits)} behaviour rows match {cell.id}: {hits}")
+    return hits[0]
+
+
+def kernel_stream(cell: Cell) -> StreamRow:
+    hits = [r for r in STREAMS if r.matches(cell)]
+    if len(hits) != 1:
+        raise OracleError(f"{len(hits)} stream rows match {cell.id}")
+    return hits[0]

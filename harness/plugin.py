@@ -1,0 +1,162 @@
+"""pytest plugin: options, markers, configuration and lifecycle hooks only.
+
+Measuring lives in ``harness.fixture``, the run lifecycle in ``harness.session``, rendering in ``reports``.
+Importing this module imports neither torch_tensorrt, tensorrt_rtx nor CUPTI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.config import DEVICE_CHOICES, PROFILES, VARIANTS, RunConfig, check_out_dir, new_run_id, parse_list
+from harness.errors import UsageError
+from harness.fixture import harness_case, harness_session  # noqa: F401  (fixtures registered by import)
+from harness.session import HarnessSession
+from models import MODELS
+
+RUN_CONFIG = pytest.StashKey[RunConfig]()
+SESSION = pytest.StashKey[HarnessSession]()
+
+MARKERS = {
+    "rtx": "needs a TensorRT-RTX runtime (an engine that deserializes and runs on this GPU)",
+    "gpu": "needs a CUDA GPU",
+    "green_ctx": "needs CUDA green contexts",
+    "perf": "records latency numbers",
+    "slow": "takes more than a few seconds per case",
+}
+
+
+def _arg(parse: Any) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+def _profile(text: str) -> str:
+    if text not in PROFILES:
+        from harness.errors import UnknownChoiceError
+
+        raise UnknownChoiceError("profile", text, PROFILES)
+    return text
+
+
+def _device(text: str) -> str:
+    return parse_list("device", text, DEVICE_CHOICES)[0]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("harness", "Torch-TensorRT-RTX conformance and benchmark harness")
+    g.addoption("--harness-profile", type=_arg(_profile), default="default",
+                help=f"run profile, one of {sorted(PROFILES)}. Default: %(default)r")
+    g.addoption("--harness-models", type=_arg(lambda t: parse_list("model", t, MODELS)), default=None,
+                help=f"comma-separated models from {sorted(MODELS)}. Default: the profile's")
+    g.addoption("--harness-backends", type=_arg(lambda t: parse_list("backend variant", t, VARIANTS)), default=None,
+                help=f"comma-separated backend variants from {sorted(VARIANTS)}. Default: the profile's for the device")
+    g.addoption("--harness-device", type=_arg(_device), default="auto",
+                help=f"one of {list(DEVICE_CHOICES)}; auto = cuda when the probe finds a GPU. Default: %(default)r")
+    g.addoption("--harness-out", type=_arg(check_out_dir), default=Path("reports/out"),
+                help="root of run folders; each run writes <root>/<run id>/ and points <root>/latest at it. "
+                     "Default: %(default)s")
+    g.addoption("--harness-run-id", default=None, help="name of this run's folder. Default: UTC time and pid")
+    g.addoption("--harness-cache-dir", type=_arg(check_out_dir), default=Path(".harness-cache"),
+                help="engine / ONNX / inductor caches, keyed by model hash and options. Default: %(default)s")
+    g.addoption("--harness-no-report", action="store_true", default=False,
+                help="write results but render no report at the end. Default: %(default)r")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    opt = config.getoption
+    profile = PROFILES[opt("--harness-profile")]
+    worker = getattr(config, "workerinput", None)
+    run_id = opt("--harness-run-id") or (worker or {}).get("harness_run_id") or new_run_id()
+    rc = RunConfig(
+        profile=profile.name,
+        models=opt("--harness-models") or profile.models,
+        variants=opt("--harness-backends"),
+        device=opt("--harness-device"),
+        out_root=opt("--harness-out").resolve(),
+        run_id=run_id,
+        cache_dir=opt("--harness-cache-dir").resolve(),
+        timing=profile.timing,
+        report=not opt("--harness-no-report"),
+    )
+    config.stash[RUN_CONFIG] = rc
+    config.stash[SESSION] = HarnessSession(rc, worker=(worker or {}).get("workerid", "main"))
+    # torch.compile's on-disk caches stay private to the run, never the per-user default.
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(rc.cache_dir / "inductor" / rc.run_id))
+
+
+def pytest_configure_node(node: Any) -> None:  # pytest-xdist: workers share the controller's run id
+    node.workerinput["harness_run_id"] = node.config.stash[RUN_CONFIG].run_id
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    rc = config.stash[RUN_CONFIG]
+    return [f"harness: profile={rc.profile} models={','.join(rc.models)} device={rc.device} "
+            f"variants={','.join(rc.variants) if rc.variants else 'profile'} out={rc.out_dir}"]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report: pytest.TestReport = yield
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("case") if callspec is not None else None
+    if case is None or not hasattr(case, "dims"):
+        return report
+    outcome = _cell_outcome(report)
+    if outcome is not None:
+        session = item.config.stash[SESSION]
+        session.cell(case.id, item.nodeid, outcome[0], outcome[1], case.dims(), report.duration)
+    return report
+
+
+def _cell_outcome(report: pytest.TestReport) -> tuple[str, str] | None:
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        if report.skipped:
+            lr = report.longrepr
+            reason = lr[2] if isinstance(lr, tuple) else str(lr)
+            return "skipped", reason.removeprefix("Skipped: ")
+        if report.failed:
+            crash = getattr(report.longrepr, "reprcrash", None)
+            return "failed", (crash.message if crash else str(report.longrepr))[:2000]
+        return "passed", ""
+    return None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    hs = config.stash.get(SESSION, None)
+    if hs is None:
+        return
+    results = hs.close()
+    results = results or (hs.config.results_path if hs.config.results_path.exists() else None)
+    if results is None or hasattr(config, "workerinput") or not hs.config.report:
+        return
+    from reports import render_run
+
+    paths = render_run(results)
+    config.stash[_REPORT_PATHS] = paths
+
+
+_REPORT_PATHS = pytest.StashKey[list[Path]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    paths = config.stash.get(_REPORT_PATHS, None)
+    if paths:
+        terminalreporter.write_sep("-", "harness report")
+        for p in paths:
+            terminalreporter.write_line(str(p))

@@ -1,0 +1,28 @@
+"""Report rendering from saved results only: the same code runs at the end of a pytest session and
+from ``python -m harness report RESULTS``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.results import read_results, write_atomic
+from reports.document import build_document
+from reports.html import render_html
+from reports.markdown import render_markdown
+from reports.plots import latency_plots
+from reports.tables import build_tables
+
+
+def render_run(results: Path | str, out_dir: Path | None = None) -> list[Path]:
+    """Render report.md, report.html and plots/ next to the results file (or into ``out_dir``)."""
+    res = read_results(results)
+    out = out_dir or Path(res.path).parent
+    tables = build_tables(res)
+    images = latency_plots(tables.latency)
+    for name, png in images.items():
+        write_atomic(out / "plots" / name, png)
+    title, sections = build_document(tables, sorted(images))
+    md, page = out / "report.md", out / "report.html"
+    write_atomic(md, render_markdown(title, sections))
+    write_atomic(page, render_html(title, sections, images))
+    return [md, page, Path(res.path)]

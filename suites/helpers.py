@@ -1,0 +1,33 @@
+"""Shared marks, constants and case builders for the suites."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.cases import Case
+from harness.config import PROFILES, RunConfig
+from models import SHAPES
+
+perf = pytest.mark.perf
+gpu = pytest.mark.gpu
+rtx = pytest.mark.rtx
+
+
+def profile_variants(rc: RunConfig) -> tuple[str, ...]:
+    """Every variant the run may use on either device, in a stable order (cells skip per device)."""
+    if rc.variants is not None:
+        return rc.variants
+    p = PROFILES[rc.profile]
+    return tuple(dict.fromkeys((*p.cpu_variants, *p.cuda_variants)))
+
+
+def latency_cases(rc: RunConfig) -> list[Case]:
+    return [Case(m, v, s) for m in rc.models for v in profile_variants(rc) for s in SHAPES]
+
+
+def build_cases(rc: RunConfig) -> list[Case]:
+    return [Case(m, "trt_rtx", s) for m in rc.models for s in SHAPES]
+
+
+def parametrize_cases(metafunc: pytest.Metafunc, cases: list[Case]) -> None:
+    metafunc.parametrize("case", cases, ids=[c.id for c in cases])
