@@ -113,6 +113,8 @@ class Results:
     cells: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     torn: int = 0
+    lines: int = 0
+    meta_lines: int = 0
 
 
 def _iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -139,13 +141,13 @@ def read_results(path: Path | str) -> Results:
     out = Results(str(p))
     seen_any = False
     for _number, raw in _iter_lines(p):
+        out.lines += 1
         try:
             line = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            out.torn += 1
-            continue
+            line = None
         if not isinstance(line, dict) or "v" not in line or "data" not in line:
-            if not seen_any:
+            if not seen_any and out.lines == 1:
                 raise ResultsError(f"{str(p)!r} is not a harness results file (first line has no 'v'/'data'). "
                                    "Fix: pass a results.jsonl written by `python -m harness run`")
             out.torn += 1
@@ -164,6 +166,7 @@ def read_results(path: Path | str) -> Results:
             version += 1
         if kind == "meta":
             out.meta.update(data)
+            out.meta_lines += 1
         elif kind == "record":
             out.records.append(data)
         elif kind == "cell":

@@ -8,13 +8,37 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+import torch
+
 from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, reject_settings
 
 if TYPE_CHECKING:
-    import torch
-
     from harness.probe import EnvReport
     from models import ModelEntry
+
+
+MODEL_VARIANTS = ("plain", "hostsync")
+
+
+class HostSync(torch.nn.Module):
+    """Wraps a model so every forward synchronises with the host (``.item()``): not capturable."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y: torch.Tensor = self.inner(x)
+        if y.abs().max().item() < 0:  # never true: the .item() host sync is the point
+            raise AssertionError("unreachable")
+        return y
+
+
+def build_module(model: ModelEntry, config: BuildConfig) -> torch.nn.Module:
+    module = model.build()
+    if config.option("variant", "plain") == "hostsync":
+        module = HostSync(module)
+    return module.to(config.device)
 
 
 def _no_gpu(env: EnvReport, config: BuildConfig) -> str | None:
@@ -26,8 +50,6 @@ def _no_gpu(env: EnvReport, config: BuildConfig) -> str | None:
 def _stream_name(device: str) -> str:
     if device != "cuda":
         return "cpu"
-    import torch
-
     s = torch.cuda.current_stream()
     return "default" if s == torch.cuda.default_stream() else f"0x{s.cuda_stream:x}"
 
@@ -39,8 +61,6 @@ class EagerRunner:
         self.last_stream = ""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        import torch
-
         self.last_stream = _stream_name(self.device)
         with torch.inference_mode():
             return self.module(x)  # type: ignore[no-any-return]
@@ -56,13 +76,12 @@ class EagerBackend:
         return _no_gpu(env, config)
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {})
+        reject_options(config, {"variant": MODEL_VARIANTS})
         reject_settings(self.name, settings)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
         t0 = time.perf_counter()
-        module = model.build().to(config.device)
-        return Built(config, module, time.perf_counter() - t0)
+        return Built(config, build_module(model, config), time.perf_counter() - t0)
 
     def load(self, built: Built, settings: RunSettings) -> EagerRunner:
         return EagerRunner(built.artifact, built.config.device)
@@ -89,8 +108,6 @@ class CudaGraphRunner:
         self.last_stream = ""
 
     def _capture(self, x: torch.Tensor) -> tuple[Any, Any, Any]:
-        import torch
-
         static_in = x.clone()
         caller = torch.cuda.current_stream()
         stream = torch.cuda.Stream() if self.capture == "side" else caller  # type: ignore[no-untyped-call]
@@ -134,12 +151,12 @@ class CudaGraphBackend:
         return _no_gpu(env, config)
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"capture": CAPTURE_STREAMS})
+        reject_options(config, {"capture": CAPTURE_STREAMS, "variant": MODEL_VARIANTS})
         reject_settings(self.name, settings)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
         t0 = time.perf_counter()
-        return Built(config, model.build().to(config.device), time.perf_counter() - t0)
+        return Built(config, build_module(model, config), time.perf_counter() - t0)
 
     def load(self, built: Built, settings: RunSettings) -> CudaGraphRunner:
         return CudaGraphRunner(built.artifact, built.config.option("capture", "side"))
@@ -170,15 +187,13 @@ class CompileBackend:
         return _no_gpu(env, config)
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"compile_mode": COMPILE_MODES})
+        reject_options(config, {"compile_mode": COMPILE_MODES, "variant": MODEL_VARIANTS})
         reject_settings(self.name, settings)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
-        import torch
-
         t0 = time.perf_counter()
         mode = config.option("compile_mode", "default")
-        compiled = torch.compile(model.build().to(config.device), mode=mode, dynamic=config.shapes == "dynamic")
+        compiled = torch.compile(build_module(model, config), mode=mode, dynamic=config.shapes == "dynamic")
         # Compilation is lazy: run once per batch the cell may use, so build time holds the compile.
         with torch.inference_mode():
             for batch in model.input.batches(config.shapes)[:2]:

@@ -1,0 +1,64 @@
+"""Bad input gets exit code 2 and a message naming the value, the valid values and the fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def harness(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.parametrize(("args", "value", "valid"), [
+    (("run", "--models", "resnet50"), "resnet50", "dynconv"),
+    (("run", "--backends", "tensorrt"), "tensorrt", "trt_rtx"),
+    (("run", "--profile", "nightly"), "nightly", "default"),
+    (("run", "--device", "tpu"), "tpu", "cuda"),
+    (("export", "reports/none.jsonl", "--format", "xlsx"), "none.jsonl", "--"),
+], ids=["model", "backend", "profile", "device", "export-missing"])
+def test_unknown_names(args, value, valid):
+    out = harness(*args)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert value in out.stderr and "Fix:" in out.stderr
+    if valid != "--":
+        assert valid in out.stderr
+
+
+def test_output_path_that_is_a_file(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    out = harness("run", "--out", str(f / "sub"))
+    assert out.returncode == 2
+    assert "is not a directory" in out.stderr and "Fix:" in out.stderr
+
+
+def test_unreadable_results(tmp_path):
+    bad = tmp_path / "results.jsonl"
+    bad.write_text("not json\n")
+    out = harness("report", str(bad))
+    assert out.returncode == 2
+    assert "not a harness results file" in out.stderr and "Fix:" in out.stderr
+
+
+def test_unknown_export_format(tmp_path):
+    from harness.results import ResultsWriter
+
+    p = tmp_path / "results.jsonl"
+    with ResultsWriter(p) as w:
+        w.write("meta", {"run_id": "x"})
+    out = harness("export", str(p), "--format", "xlsx")
+    assert out.returncode == 2
+    assert "'xlsx'" in out.stderr and "csv" in out.stderr and "parquet" in out.stderr
+
+
+def test_pytest_option_validated_at_parse_time():
+    out = subprocess.run([sys.executable, "-m", "pytest", "--harness-profile=nightly", "--co", "-q", "suites"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 4  # pytest's usage error
+    assert "nightly" in out.stderr and "default" in out.stderr

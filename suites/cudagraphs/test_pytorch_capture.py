@@ -1,0 +1,50 @@
+"""The PyTorch rows of the behaviour oracle, executed: each cell must do exactly what its row says.
+
+Expected errors are raised with the expected message fragment; where the cell runs, every output
+meets the model's accuracy rule, and a manual CUDA-graph runner captures once per distinct shape
+(a shape change re-captures; a repeated shape replays).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.oracle import expect
+from harness.streams import bound
+from suites.helpers import gpu
+
+
+def _batches(harness_case):
+    spec = harness_case.model.input
+    if harness_case.case.shapes == "static":
+        return [spec.static_batch, spec.static_batch]
+    r = spec.dynamic_batch
+    return [r.min, r.max, r.min, r.opt]  # a shape change, then a shape seen before
+
+
+@gpu
+def test_oracle_cell(cell, case, harness_case):
+    exp = expect(cell)
+    harness_case.require()
+    if harness_case.device != "cuda":
+        pytest.skip("the oracle's PyTorch capture rows are about CUDA streams: needs device=cuda")
+    runner = harness_case.runner()
+    batches = _batches(harness_case)
+    with bound(cell.stream) as stream:
+        if exp.outcome == "raises":
+            with pytest.raises(Exception) as info:
+                runner(harness_case.input(batches[0]))
+                stream.synchronize()
+            assert type(info.value).__name__ == exp.exc, f"{exp.source}: raised {info.value!r}"
+            assert exp.message in str(info.value), f"{exp.source}: message {str(info.value)[:300]!r}"
+            return
+        for batch in batches:
+            x = harness_case.input(batch)
+            out = runner(x).clone()
+            stream.synchronize()
+            acc = harness_case.model.accuracy.check(out, harness_case.model.reference(x))
+            assert acc.ok, f"batch {batch}: {acc.why}"
+    desc = runner.describe()
+    if exp.graph == "torch_per_shape":
+        assert int(desc["captures"]) == len(set(batches)), f"{exp.source}: {desc}"
+    harness_case.record("captures", float(desc.get("captures", 0)), "1", outcome=exp.outcome)
