@@ -84,10 +84,11 @@ class CaseRecorder:
             stream = torch.cuda.current_stream()
         return measure(fn, spec, cuda_stream=stream if self.device == "cuda" else None)
 
-    def record_latency(self, m: Measurement, batch: int) -> None:
+    def record_latency(self, m: Measurement, batch: int, ran: dict[str, str] | None = None) -> None:
+        """``ran``: the runner's own account (``Runner.describe()``): runtime, stream, settings applied."""
         st = m.stats()
         self.record("latency_ms", st["p50"], "ms", samples=m.samples_ms, stats=st, batch=batch, clock=m.clock,
-                    noisy=m.noisy)
+                    noisy=m.noisy, ran=ran or {})
         self.record("first_call_ms", m.first_call_ms, "ms", batch=batch, clock="host")
 
 

@@ -259,6 +259,31 @@ STREAMS: tuple[StreamRow, ...] = (
 )
 
 
+def exception_chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exception and what it was raised from or while handling, as a traceback shows it."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+
+
+def raised_as_expected(exc: BaseException, exp: Expect) -> str:
+    """Empty when ``exc`` matches the row: an exception of type ``exp.exc`` (or a subclass) somewhere in the
+    chain, and ``exp.message`` in the text of some exception of the chain. Otherwise what did not match.
+
+    The chain matters: an error inside ``torch.cuda.graph`` surfaces as the capture-end error
+    ("operation failed due to a previous error during capture") raised while handling the root cause.
+    """
+    chain = list(exception_chain(exc))
+    type_ok = any(exp.exc in {t.__name__ for t in type(e).__mro__} for e in chain)
+    msg_ok = any(exp.message in str(e) for e in chain)
+    if type_ok and msg_ok:
+        return ""
+    seen = " <- ".join(f"{type(e).__name__}({str(e).splitlines()[0][:160] if str(e) else ''!r})" for e in chain)
+    return f"expected {exp.exc} containing {exp.message!r} ({exp.source}); raised {seen}"
+
+
 def all_cells() -> Iterator[Cell]:
     for backend, dims in DOMAIN.items():
         names = [d for d in DIMS if d != "backend"]

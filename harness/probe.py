@@ -153,6 +153,10 @@ def probe_trt_rtx(gpu: GpuInfo | None) -> tuple[Capability, Capability]:
     except Exception as exc:
         reason = f"tensorrt_rtx {version} failed to build a one-layer engine: {_one_line(exc)}"
         return Capability("trt_rtx_build", False, reason=reason), Capability("trt_rtx_run", False, reason=reason)
+    if version is None:  # installed without dist-info (e.g. unpacked): the module knows its version
+        import tensorrt_rtx
+
+        version = str(getattr(tensorrt_rtx, "__version__", "unknown"))
     build = Capability("trt_rtx_build", True, detail=f"tensorrt_rtx {version}: one-layer engine {built_bytes} B")
     if run_error:
         where = f" on {gpu.name} (sm_{gpu.compute_capability[0]}{gpu.compute_capability[1]})" if gpu else ""
@@ -217,6 +221,7 @@ def probe_green_torch(gpu: GpuInfo | None) -> Capability:
     try:
         from torch.cuda.green_contexts import GreenContext
 
+        torch.zeros(1, device="cuda")  # a primary context first, as torch's green contexts expect
         ctx = GreenContext.create(num_sms=8, device_id=0)
         del ctx
     except Exception as exc:

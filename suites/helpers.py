@@ -29,5 +29,9 @@ def build_cases(rc: RunConfig) -> list[Case]:
     return [Case(m, "trt_rtx", s) for m in rc.models for s in SHAPES]
 
 
+def overhead_cases(rc: RunConfig) -> list[Case]:
+    return [Case(m, "torch_trt", s) for m in rc.models for s in SHAPES]
+
+
 def parametrize_cases(metafunc: pytest.Metafunc, cases: list[Case]) -> None:
     metafunc.parametrize("case", cases, ids=[c.id for c in cases])

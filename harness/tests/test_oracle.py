@@ -71,3 +71,28 @@ def test_cell_rejects_values_outside_its_backend_domain():
         Cell("eager", "n/a", "n/a", "whole_graph", "n/a", "n/a", "static", "default", "n/a", "plain")
     with pytest.raises(UnknownChoiceError, match="oracle backend"):
         Cell("tensorrt", "n/a", "n/a", "standard", "n/a", "n/a", "static", "default", "n/a", "plain")
+
+
+def test_raised_as_expected_walks_the_chain_and_the_mro():
+    exp = Expect("raises", "none", "src", exc="RuntimeError", message="operation not permitted when stream is capturing")
+
+    class AcceleratorError(RuntimeError):
+        pass
+
+    try:
+        try:
+            raise AcceleratorError("CUDA error: operation not permitted when stream is capturing")
+        except AcceleratorError:
+            raise AcceleratorError("CUDA error: operation failed due to a previous error during capture") from None
+    except AcceleratorError as exc:
+        outer = exc
+    assert outer.__cause__ is None and outer.__suppress_context__  # 'from None' hides the root cause ...
+    assert "operation failed" in oracle.raised_as_expected(outer, exp)  # ... so the match must fail
+    try:
+        try:
+            raise AcceleratorError("CUDA error: operation not permitted when stream is capturing")
+        except AcceleratorError:
+            raise AcceleratorError("CUDA error: operation failed due to a previous error during capture")  # noqa: B904
+    except AcceleratorError as exc:
+        assert oracle.raised_as_expected(exc, exp) == ""
+    assert "expected ValueError" in oracle.raised_as_expected(KeyError("x"), Expect("raises", "none", "s", "ValueError", "x"))

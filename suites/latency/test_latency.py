@@ -3,7 +3,7 @@ reference by the model's accuracy rule before a single sample is taken."""
 
 from __future__ import annotations
 
-from suites.helpers import perf
+from suites.helpers import perf, rtx
 
 
 @perf
@@ -20,4 +20,23 @@ def test_latency(case, harness_case):
         harness_case.record("cosine", acc.cosine, "1", batch=batch)
         assert acc.ok, f"batch {batch}: {acc.why}"
         m = harness_case.measure(lambda x=x: runner(x))
-        harness_case.record_latency(m, batch)
+        harness_case.record_latency(m, batch, ran=runner.describe())
+
+
+@perf
+@rtx
+def test_framework_overhead(case, harness_case, harness_session):
+    """Torch-TensorRT against the native TensorRT-RTX engine of the same model and profile: the p50
+    difference at each batch is Torch-TensorRT's framework overhead."""
+    from harness.cases import Case
+    from harness.fixture import CaseRecorder
+
+    native = CaseRecorder(harness_session, Case(case.model, "trt_rtx", case.shapes))
+    ttrt_runner = harness_case.runner()  # skips with the probe's or the library's reason first
+    native_runner = native.runner()
+    for batch in harness_case.model.input.batches(case.shapes)[::3]:
+        x = harness_case.input(batch)
+        ours = harness_case.measure(lambda x=x: ttrt_runner(x))
+        theirs = native.measure(lambda x=x: native_runner(x))
+        harness_case.record("framework_overhead_ms", ours.quantile(0.5) - theirs.quantile(0.5), "ms", batch=batch,
+                            native_p50_ms=theirs.quantile(0.5), torch_trt_p50_ms=ours.quantile(0.5))
