@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", default="csv", help="csv or parquet. Default: %(default)r")
     exp.add_argument("--out", default=None, help="output file. Default: next to the results file")
 
+    tr = sub.add_parser("trace", help="confinement verdicts of a saved CUPTI trace (*.trace.json) or an nsys SQLite export")
+    tr.add_argument("trace", help="a *.trace.json written by the harness, or an nsys export (*.sqlite)")
+
     sub.add_parser("test", help="the project's own checks: ruff, mypy, pytest")
     return p
 
@@ -57,6 +60,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("+ " + " ".join(argv), flush=True)
     code = subprocess.call(argv, cwd=ROOT)
     return 0 if code == 5 else code  # 5: nothing collected for this selection
+
+
+def cmd_trace(path: Path) -> int:
+    """Print every checked range's verdict; exit 1 when one fails, 2 when the file cannot be read."""
+    from harness.errors import ResultsError
+    from harness.trace.model import Trace
+    from harness.trace.verdict import render, verdicts
+
+    if not path.exists():
+        raise ResultsError(f"trace file {str(path)!r} does not exist. Fix: pass a *.trace.json or an nsys *.sqlite export")
+    if path.suffix in (".sqlite", ".db"):
+        from harness.trace.nsys import read_nsys
+
+        trace = read_nsys(path)
+    else:
+        trace = Trace.load(path)
+    vs = verdicts(trace)
+    print(render(trace, vs))
+    return 0 if vs and all(v.ok for v in vs) else 1
 
 
 def cmd_test() -> int:
@@ -100,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = Path(args.out) if args.out else Path(res.path).with_suffix(f".{args.format}")
             print(export(res, args.format, out))
             return 0
+        if args.command == "trace":
+            return cmd_trace(Path(args.trace))
         return cmd_test()
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)

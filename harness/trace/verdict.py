@@ -1,0 +1,131 @@
+"""Attribution of kernels to NVTX ranges, and the confinement verdict of each checked range.
+
+A kernel is linked to its launching thread and launch time through the API call with the same
+correlation id; its innermost range is the latest-starting range of that thread containing the launch.
+A checked range (text ending ``[expect <mode> sms=<N>]``) opens with the ``harness_smid_probe`` kernel on
+the bound stream: that kernel tags the stream and context every other kernel of the range must use.
+For ``green*`` modes the context must be a green context, holding exactly N SMs where the trace says.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from harness.nvtx_ranges import DOMAIN, EXPECT
+from harness.smid import PROBE_KERNEL
+from harness.trace.model import Context, Kernel, Range, Trace
+
+
+@dataclass
+class Attribution:
+    innermost: dict[int, Range | None]  # kernel index -> innermost range (None: launched outside any range)
+    launch: dict[int, tuple[int, int]]  # kernel index -> (thread id, launch time)
+    unlinked: int  # kernels with no API call of the same correlation id
+
+
+def attribute(trace: Trace) -> Attribution:
+    api = {a.correlation_id: a for a in trace.api_calls}
+    by_thread: dict[int, list[Range]] = {}
+    for r in trace.ranges:
+        by_thread.setdefault(r.thread_id, []).append(r)
+    innermost: dict[int, Range | None] = {}
+    launch: dict[int, tuple[int, int]] = {}
+    unlinked = 0
+    for i, k in enumerate(trace.kernels):
+        call = api.get(k.correlation_id)
+        if call is None:
+            unlinked += 1
+            innermost[i] = None
+            continue
+        launch[i] = (call.thread_id, call.start)
+        hits = [r for r in by_thread.get(call.thread_id, []) if r.start <= call.start <= r.end]
+        innermost[i] = max(hits, key=lambda r: r.start) if hits else None
+    return Attribution(innermost, launch, unlinked)
+
+
+@dataclass
+class RangeVerdict:
+    range: str
+    mode: str
+    claimed_sms: int | None
+    kernels: int
+    streams: dict[int, int] = field(default_factory=dict)  # stream id -> kernels
+    contexts: dict[int, int] = field(default_factory=dict)  # context id -> kernels
+    tag_stream: int | None = None
+    tag_context: int | None = None
+    context_sms: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def case_id(self) -> str:
+        """The case id in ``<phase> <case id> [expect ...]``."""
+        body = EXPECT.sub("", self.range).strip()
+        return body.split(" ", 1)[1] if " " in body else body
+
+    def line(self) -> str:
+        status = "PASS" if self.ok else "FAIL"
+        sms = f" sms claimed {self.claimed_sms} / context {self.context_sms}" if self.claimed_sms else ""
+        text = (f"{status} {self.range!r}: {self.kernels} kernels, streams {dict(self.streams)}, "
+                f"contexts {dict(self.contexts)}{sms}")
+        return text + "".join(f"\n    - {p}" for p in self.problems)
+
+
+def _check_range(r: Range, kernels: list[Kernel], contexts: dict[int, Context]) -> RangeVerdict:
+    m = EXPECT.search(r.text)
+    assert m is not None
+    mode, sms = m.group("mode"), int(m.group("sms")) if m.group("sms") else None
+    v = RangeVerdict(r.text, mode, sms, len(kernels), dict(Counter(k.stream_id for k in kernels)),
+                     dict(Counter(k.context_id for k in kernels)))
+    tags = [k for k in kernels if k.name == PROBE_KERNEL]
+    if not tags:
+        v.problems.append(f"no {PROBE_KERNEL} kernel in the range: the bound stream is unknown")
+        return v
+    tag = min(tags, key=lambda k: k.start)
+    v.tag_stream, v.tag_context = tag.stream_id, tag.context_id
+    off_stream = [k for k in kernels if k.stream_id != tag.stream_id]
+    if off_stream:
+        names = sorted({k.name[:60] for k in off_stream})[:3]
+        v.problems.append(f"{len(off_stream)} kernel(s) ran off the bound stream {tag.stream_id} "
+                          f"(streams {sorted({k.stream_id for k in off_stream})}), e.g. {names}")
+    off_ctx = [k for k in kernels if k.context_id != tag.context_id]
+    if off_ctx:
+        v.problems.append(f"{len(off_ctx)} kernel(s) ran outside the bound context {tag.context_id} "
+                          f"(contexts {sorted({k.context_id for k in off_ctx})})")
+    if mode.startswith(("green", "torchgreen")):
+        ctx = contexts.get(tag.context_id)
+        if ctx is None:
+            v.problems.append(f"context {tag.context_id} has no context record: cannot tell whether it is green")
+        elif not ctx.is_green:
+            v.problems.append(f"context {tag.context_id} is not a green context")
+        elif ctx.num_sms is not None:
+            v.context_sms = ctx.num_sms
+            if sms is not None and ctx.num_sms != sms:
+                v.problems.append(f"green context {tag.context_id} holds {ctx.num_sms} SMs, the range claims {sms}")
+    return v
+
+
+def verdicts(trace: Trace) -> list[RangeVerdict]:
+    """One verdict per checked range of the ``harness`` domain."""
+    att = attribute(trace)
+    contexts = {c.context_id: c for c in trace.contexts}
+    out = []
+    for r in trace.ranges:
+        if r.domain not in (DOMAIN, "") or not EXPECT.search(r.text):
+            continue
+        inside = [trace.kernels[i] for i, (tid, t) in att.launch.items() if r.contains(tid, t)]
+        out.append(_check_range(r, sorted(inside, key=lambda k: k.start), contexts))
+    return out
+
+
+def render(trace: Trace, vs: list[RangeVerdict]) -> str:
+    att = attribute(trace)
+    head = (f"{trace.source} trace: {len(trace.kernels)} kernels, {len(trace.ranges)} ranges, "
+            f"{len(trace.contexts)} contexts; {att.unlinked} kernels without an API call; "
+            f"{sum(r is None for r in att.innermost.values())} kernels outside any range")
+    body = [v.line() for v in vs] or ["no checked range ([expect ...]) in this trace"]
+    return "\n".join([head, *body])

@@ -1,0 +1,64 @@
+"""Confinement cells: every (model, PyTorch backend, stream mode) runs in one traced child per model,
+each cell in its own checked NVTX range; negative controls run beside them and must fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.plugin import RUN_CONFIG
+from harness.trace.child import TraceSpec
+
+POSITIVE_MODES = ("default", "caller", "external", "green16", "green32", "green66", "torchgreen32")
+BACKENDS = ("eager", "cudagraph")
+# (control, mode, the problem the verdict must name)
+CONTROLS = (
+    ("side_stream", "green32", "off the bound stream"),
+    ("side_stream", "caller", "off the bound stream"),
+    ("default_stream", "green32", "off the bound stream"),
+    ("fewer_sms", "green32", "the range claims"),
+)
+
+
+def positive_specs(models):
+    return [TraceSpec(m, b, "static", mode) for m in models for b in BACKENDS for mode in POSITIVE_MODES]
+
+
+def control_specs(models):
+    return [(TraceSpec(m, "eager", "static", mode, control), problem) for m in models for control, mode, problem in CONTROLS]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    models = metafunc.config.stash[RUN_CONFIG].models
+    if "spec" in metafunc.fixturenames and "problem" in metafunc.fixturenames:
+        pairs = control_specs(models)
+        metafunc.parametrize(("spec", "problem"), pairs, ids=[s.case_id for s, _ in pairs])
+    elif "spec" in metafunc.fixturenames:
+        specs = positive_specs(models)
+        metafunc.parametrize("spec", specs, ids=[s.case_id for s in specs])
+
+
+@pytest.fixture(scope="session")
+def confinement(harness_session):
+    """model -> (trace, {case id: verdict}, {case id: the child's account}); one traced child per model."""
+    if harness_session.env.gpu is None:
+        pytest.skip(f"needs a CUDA GPU: {harness_session.env.cap('gpu').reason}")
+    for cap in ("cupti", "green_ctx_driver", "nvtx"):
+        if not harness_session.env.cap(cap).ok:
+            pytest.skip(f"{cap}: {harness_session.env.cap(cap).reason}")
+    from harness.trace.child import run_traced
+    from harness.trace.verdict import verdicts
+
+    out_dir = Path(harness_session.config.out_dir) / "traces"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = {}
+
+    def get(model):
+        if model not in runs:
+            specs = [s for s in positive_specs([model])] + [s for s, _ in control_specs([model])]
+            trace = run_traced(specs, out_dir / f"confinement-{model}.trace.json")
+            runs[model] = (trace, {v.case_id: v for v in verdicts(trace)}, trace.meta["cases"])
+        return runs[model]
+
+    return get

@@ -1,0 +1,50 @@
+"""Stream binding and green-context confinement, proven from a CUPTI trace and the %smid probe.
+
+Positive cells: every kernel of the checked range runs on the bound stream and in the bound context;
+in green modes that context is green with exactly the granted SM count, and the probe kernel reaches no
+more distinct SMs than granted. Negative controls (a backend on its own side stream, kernels on the
+default stream inside a green range, a green context with fewer SMs than claimed) must fail the check.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from suites.helpers import gpu
+
+green_ctx = pytest.mark.green_ctx
+
+
+def _cell(confinement, spec):
+    _trace, verdicts, cases = confinement(spec.model)
+    account = cases[spec.case_id]
+    if "error" in account:
+        pytest.fail(f"{spec.case_id}: the traced child failed this cell: {account['error']}")
+    assert spec.case_id in verdicts, f"no checked range for {spec.case_id} in the trace"
+    return verdicts[spec.case_id], account
+
+
+@gpu
+@green_ctx
+def test_confinement(spec, confinement, harness_session):
+    v, account = _cell(confinement, spec)
+    assert account["accuracy_ok"], account["accuracy"]
+    assert v.ok, v.line()
+    assert v.kernels > spec.iters, v.line()  # the model's kernels, not only the probe
+    if account["requested_sms"]:
+        assert account["granted_sms"] >= account["requested_sms"]
+        assert account["probe_distinct_sms"] <= account["granted_sms"], account
+    dims = {"model": spec.model, "variant": spec.variant, "shapes": spec.shapes, "stream": spec.mode,
+            "device": "cuda", "requested_sms": account["requested_sms"], "granted_sms": account["granted_sms"],
+            "probe_distinct_sms": account["probe_distinct_sms"], "streams": len(v.streams), "verdict": "pass"}
+    harness_session.record(spec.case_id, "range_kernels", float(v.kernels), "1", dims)
+
+
+@gpu
+@green_ctx
+def test_negative_control_fails(spec, problem, confinement, harness_session):
+    v, account = _cell(confinement, spec)
+    assert account["accuracy_ok"], account["accuracy"]  # the outputs are right; only confinement is wrong
+    assert not v.ok, f"the check passed a deliberately wrong run: {v.line()}"
+    assert any(problem in p for p in v.problems), v.line()
+    harness_session.finding(spec.case_id, "negative control flagged: " + "; ".join(v.problems), "harness.trace.verdict")
