@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness import nvtx_ranges
 from harness.backends.base import BuildConfig, Built, Runner
 from harness.cases import Case
 from harness.errors import CapabilityMissing
@@ -54,13 +55,14 @@ class CaseRecorder:
 
     def build(self) -> Built:
         self.require()
-        built = self.session.build(self.model, self.build_config)
-        return built
+        with nvtx_ranges.phase("build", self.case.id):
+            return self.session.build(self.model, self.build_config)
 
     def runner(self) -> Runner:
         built = self.build()
         try:
-            return self.session.backend(built.config.backend).load(built, self.case.settings)
+            with nvtx_ranges.phase("load", self.case.id):
+                return self.session.backend(built.config.backend).load(built, self.case.settings)
         except CapabilityMissing as exc:
             pytest.skip(str(exc))
 
@@ -82,7 +84,8 @@ class CaseRecorder:
             import torch
 
             stream = torch.cuda.current_stream()
-        return measure(fn, spec, cuda_stream=stream if self.device == "cuda" else None)
+        with nvtx_ranges.phase("timed", self.case.id):  # one range around warm-up and loop, none per iteration
+            return measure(fn, spec, cuda_stream=stream if self.device == "cuda" else None)
 
     def record_latency(self, m: Measurement, batch: int, ran: dict[str, str] | None = None) -> None:
         """``ran``: the runner's own account (``Runner.describe()``): runtime, stream, settings applied."""

@@ -7,10 +7,11 @@ name, ``harness_smid_probe``, also tags the bound stream and context in a trace 
 
 from __future__ import annotations
 
-import ctypes
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+import numpy as np
 
 PROBE_KERNEL = "harness_smid_probe"
 _SOURCE = r"""
@@ -80,7 +81,7 @@ def probe(stream: Any, *, blocks_per_sm: int = 4, spin_cycles: int = 20_000) -> 
     core_stream = core.Device(device).create_stream(_ForeignStream(int(stream.cuda_stream)))
     config = core.LaunchConfig(grid=blocks, block=32)
     stream.wait_stream(torch.cuda.current_stream(device))  # the buffer's fill is ordered before the probe
-    core.launch(core_stream, config, kernel, ctypes.c_void_p(out.data_ptr()), ctypes.c_longlong(spin_cycles))
+    core.launch(core_stream, config, kernel, np.uint64(out.data_ptr()), np.int64(spin_cycles))
     stream.synchronize()
     ids = out.cpu().tolist()
     if any(i < 0 for i in ids):

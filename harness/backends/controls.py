@@ -17,12 +17,12 @@ class SideStreamRunner:
             self.side = torch.cuda.Stream()  # type: ignore[no-untyped-call]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        caller = torch.cuda.current_stream()
-        self.side.wait_stream(caller)
+        # Fenced by host synchronisation: event waits between a green-context stream and this
+        # primary-context stream crashed the process (torch 2.11, driver 580.159).
+        torch.cuda.current_stream().synchronize()
         with torch.cuda.stream(self.side):
             out: torch.Tensor = self.inner(x)
-        caller.wait_stream(self.side)
-        out.record_stream(caller)
+        self.side.synchronize()
         return out
 
     def describe(self) -> dict[str, str]:
@@ -36,12 +36,11 @@ class DefaultStreamRunner:
         self.inner = inner
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        caller = torch.cuda.current_stream()
+        torch.cuda.current_stream().synchronize()  # host fencing, as in SideStreamRunner
         default = torch.cuda.default_stream()
-        default.wait_stream(caller)
         with torch.cuda.stream(default):
             out: torch.Tensor = self.inner(x)
-        caller.wait_stream(default)
+        default.synchronize()
         return out
 
     def describe(self) -> dict[str, str]:

@@ -41,8 +41,9 @@ def read_nsys(path: Path) -> Trace:
                            "Fix: profile with `nsys profile -t cuda,nvtx` and export with `--type sqlite`")
     strings = dict(db.execute("SELECT id, value FROM StringIds"))
     trace = Trace("nsys")
-    if "EXPORT_META_DATA" in tables:
-        trace.meta["export"] = dict(db.execute("SELECT name, value FROM EXPORT_META_DATA"))
+    for meta in ("META_DATA_EXPORT", "EXPORT_META_DATA"):  # 2025.3 writes META_DATA_EXPORT
+        if meta in tables:
+            trace.meta["export"] = dict(db.execute(f"SELECT name, value FROM {meta}"))
     kcols = _columns(db, "CUPTI_ACTIVITY_KIND_KERNEL")
     green = "greenContextId" if "greenContextId" in kcols else "0"
     name_col = "shortName" if "shortName" in kcols else "demangledName"
