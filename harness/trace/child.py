@@ -38,7 +38,8 @@ class TraceSpec:
     @property
     def case_id(self) -> str:
         ctl = "" if self.control == "none" else f"-control={self.control}"
-        return f"{self.model}-{self.shapes[:3]}-{self.variant}-stream={self.mode}{ctl}"
+        extra = "".join(f"-{k}={v}" for k, v in self.extra)
+        return f"{self.model}-{self.shapes[:3]}-{self.variant}{extra}-stream={self.mode}{ctl}"
 
 
 def libcupti_path() -> str | None:
