@@ -4,7 +4,9 @@ Handles the export schema written by Nsight Systems 2025.3 (``EXPORT_META_DATA``
 is recorded in the trace's meta): ``CUPTI_ACTIVITY_KIND_KERNEL`` (contextId, greenContextId, streamId,
 correlationId, start, end, deviceId, names in ``StringIds``), ``CUPTI_ACTIVITY_KIND_RUNTIME``
 (correlationId, globalTid, start, end), ``NVTX_EVENTS`` (start, end, text or textId, domainId, globalTid)
-and ``TARGET_INFO_CUDA_CONTEXT_INFO`` (contextId, isGreenContext, deviceId). The export carries no SM
+``TARGET_INFO_CUDA_CONTEXT_INFO`` (contextId, isGreenContext, deviceId), and
+``CUPTI_ACTIVITY_KIND_GRAPH_TRACE`` (one row per CUDA-graph launch under the default
+``--cuda-graph-trace=graph``). The export carries no SM
 count of a green context: that part of a verdict comes from CUPTI or the ``%smid`` probe.
 """
 
@@ -56,6 +58,14 @@ def read_nsys(path: Path) -> Trace:
         if gctx:
             green_ids[context] = int(dev)
         trace.kernels.append(Kernel(strings.get(name_id, str(name_id)), start, end, dev, context, stream, corr))
+    if "CUPTI_ACTIVITY_KIND_GRAPH_TRACE" in tables:  # --cuda-graph-trace=graph (the default): one row per graph launch
+        for start, end, dev, ctx, gctx, stream, corr, graph in db.execute(
+            "SELECT start, end, deviceId, contextId, greenContextId, streamId, correlationId, graphId "
+            "FROM CUPTI_ACTIVITY_KIND_GRAPH_TRACE"
+        ):
+            context = int(gctx) if gctx else int(ctx)
+            trace.kernels.append(Kernel(f"cuda graph {graph}", start, end, dev, context, stream, corr))
+    trace.kernels.sort(key=lambda k: k.start)
     for table in ("CUPTI_ACTIVITY_KIND_RUNTIME", "CUPTI_ACTIVITY_KIND_DRIVER"):
         if table in tables:
             for corr, tid, start, end, name_id in db.execute(

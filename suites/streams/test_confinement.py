@@ -48,4 +48,5 @@ def test_negative_control_fails(spec, problem, confinement, harness_session):
     assert account["accuracy_ok"], account["accuracy"]  # the outputs are right; only confinement is wrong
     assert not v.ok, f"the check passed a run that leaves the bound stream or context: {v.line()}"
     assert any(problem in p for p in v.problems), v.line()
-    harness_session.finding(spec.case_id, "negative control flagged: " + "; ".join(v.problems), "harness.trace.verdict")
+    what = "negative control flagged" if spec.control != "none" else "graph captured outside the green context escapes it"
+    harness_session.finding(spec.case_id, f"{what}: " + "; ".join(v.problems), "harness.trace.verdict")

@@ -22,20 +22,20 @@ def _need_green(harness_session):
 @gpu
 @green_ctx
 @perf
-@pytest.mark.parametrize("case", [Case("resnet18", v, "static", m) for v in ("eager", "cudagraph") for m in LATENCY_MODES],
-                         ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [Case("resnet18", v, "static", m, extra=(("capture", "current"),) if v == "cudagraph" else ())
+                                  for v in ("eager", "cudagraph") for m in LATENCY_MODES], ids=lambda c: c.id)
 def test_latency_by_sm_partition(case, harness_case, harness_session):
     _need_green(harness_session)
     from harness import smid
     from harness.streams import open_stream
 
-    runner = harness_case.runner()
     x = harness_case.input(4)
     ref = harness_case.model.reference(x)
     with open_stream(case.stream) as b:
         import torch
 
         with torch.cuda.stream(b.stream):
+            runner = harness_case.runner()  # a graph captures on the bound stream, inside the partition
             seen = smid.probe(b.stream)
             acc = harness_case.model.accuracy.check(runner(x), ref)
             assert acc.ok, acc.why

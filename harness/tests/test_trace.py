@@ -1,0 +1,135 @@
+"""Attribution and confinement verdicts, on traces recorded on the GPU host (CUPTI and nsys), never
+written by hand; the verdict logic's own negative controls mutate a recorded trace."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ResultsError, SchemaVersionError
+from harness.smid import PROBE_KERNEL
+from harness.trace.model import Trace
+from harness.trace.nsys import read_nsys
+from harness.trace.verdict import attribute, verdicts
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def cupti() -> Trace:
+    return Trace.load(FIXTURES / "confinement-dynconv.trace.json")
+
+
+@pytest.fixture(scope="module")
+def nsys_path(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("nsys") / "confinement.sqlite"
+    with gzip.open(FIXTURES / "confinement-dynconv.nsys.sqlite.gz") as src, open(out, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return out
+
+
+def by_case(trace):
+    return {v.case_id: v for v in verdicts(trace)}
+
+
+def test_every_kernel_is_linked_to_its_launching_thread(cupti):
+    att = attribute(cupti)
+    assert att.unlinked == 0 and len(att.launch) == len(cupti.kernels) > 500
+    assert cupti.meta["record_errors"] == {} and cupti.meta["unclosed_ranges"] == 0
+
+
+def test_positive_cells_pass_with_the_granted_sm_count(cupti):
+    vs = by_case(cupti)
+    cases = cupti.meta["cases"]
+    positives = [c for c, a in cases.items() if a["spec"]["control"] == "none" and "capture=side-stream=green" not in c]
+    assert len(positives) == 14
+    for case in positives:
+        v = vs[case]
+        assert v.ok, v.line()
+        assert v.kernels == 17  # probe + its buffer fill + 5 forwards of conv+bias+relu
+        if cases[case]["requested_sms"]:
+            assert v.context_sms == (cases[case]["granted_sms"] or v.context_sms) >= cases[case]["requested_sms"]
+            assert cases[case]["probe_distinct_sms"] == v.context_sms
+
+
+@pytest.mark.parametrize(("case", "problem"), [
+    ("dynconv-sta-eager-stream=green32-control=side_stream", "outside the bound context"),
+    ("dynconv-sta-eager-stream=caller-control=side_stream", "off the bound stream"),
+    ("dynconv-sta-eager-stream=green32-control=default_stream", "off the bound stream"),
+    ("dynconv-sta-eager-stream=green32-control=fewer_sms", "holds 16 SMs, the range claims 32"),
+    ("dynconv-sta-cudagraph-capture=side-stream=green32", "outside the bound context"),
+], ids=["side-green", "side-caller", "default-in-green", "fewer-sms", "side-captured-graph"])
+def test_negative_controls_fail(cupti, case, problem):
+    v = by_case(cupti)[case]
+    assert not v.ok
+    assert any(problem in p for p in v.problems), v.line()
+
+
+def _mutated(trace, **changes):
+    return dataclasses.replace(trace, **changes)
+
+
+def test_verdict_logic_negative_controls(cupti):
+    case = "dynconv-sta-eager-stream=green16"
+    good = by_case(cupti)[case]
+    assert good.ok
+    # a kernel moved to another stream
+    rng = next(r for r in cupti.ranges if r.text == good.range)
+    launch = attribute(cupti).launch
+    victim = next(i for i, k in enumerate(cupti.kernels) if k.name != PROBE_KERNEL and rng.contains(*launch[i]))
+    kernels = list(cupti.kernels)
+    kernels[victim] = dataclasses.replace(kernels[victim], stream_id=good.tag_stream + 1000)
+    assert "off the bound stream" in " ".join(by_case(_mutated(cupti, kernels=kernels))[case].problems)
+    # the context is not green after all
+    contexts = [dataclasses.replace(c, is_green=False) if c.context_id == good.tag_context else c for c in cupti.contexts]
+    assert "is not a green context" in " ".join(by_case(_mutated(cupti, contexts=contexts))[case].problems)
+    # no probe kernel: the bound stream is unknown
+    kernels = [k for k in cupti.kernels if not (k.name == PROBE_KERNEL and k.stream_id == good.tag_stream)]
+    assert "no harness_smid_probe" in " ".join(by_case(_mutated(cupti, kernels=kernels))[case].problems)
+
+
+def test_nsys_export_gives_the_same_verdicts(nsys_path):
+    trace = read_nsys(nsys_path)
+    assert trace.meta["export"]  # META_DATA_EXPORT, recorded with the trace
+    vs = by_case(trace)
+    assert vs["dynconv-sta-eager-stream=green32"].ok
+    assert vs["dynconv-sta-cudagraph-stream=caller"].ok
+    assert vs["dynconv-sta-cudagraph-stream=caller"].kernels == 7  # probe, fill, 5 graph launches
+    side = vs["dynconv-sta-eager-stream=green32-control=side_stream"]
+    assert not side.ok and any("outside the bound context" in p for p in side.problems)
+    assert not vs["dynconv-sta-eager-stream=green32-control=default_stream"].ok
+    assert vs["dynconv-sta-eager-stream=green32"].context_sms is None  # the export has no SM count
+
+
+def _trace_cli(path):
+    return subprocess.run([sys.executable, "-m", "harness", "trace", str(path)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_trace_cli_exit_codes(nsys_path, tmp_path):
+    out = _trace_cli(nsys_path)
+    assert out.returncode == 1 and "FAIL" in out.stdout and "PASS" in out.stdout  # the controls fail
+    bad = tmp_path / "x.trace.json"
+    bad.write_text("{")
+    out = _trace_cli(bad)
+    assert out.returncode == 2 and "Fix:" in out.stderr
+    out = _trace_cli(tmp_path / "missing.sqlite")
+    assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_unknown_trace_schema_is_refused(cupti, tmp_path):
+    d = cupti.to_dict()
+    d["schema"] = 7
+    with pytest.raises(SchemaVersionError, match="7"):
+        Trace.from_dict(d, "t")
+    p = tmp_path / "not.sqlite"
+    p.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    with pytest.raises(ResultsError, match="nsys"):
+        read_nsys(p)
