@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from harness import nvtx_ranges
 from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, reject_settings
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class CudaGraphRunner:
                 self.module(static_in)
             if self.capture == "side":
                 stream.synchronize()
-            with torch.cuda.graph(graph, stream=stream):
+            with nvtx_ranges.phase("capture", f"shape={tuple(x.shape)}"), torch.cuda.graph(graph, stream=stream):
                 static_out = self.module(static_in)
         caller.wait_stream(stream)
         self.captures += 1

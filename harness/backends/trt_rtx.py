@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness import nvtx_ranges
 from harness.backends.base import BuildConfig, Built, RunSettings, reject_options
 from harness.backends.trt_rtx_lib import CapturingLogger, refusal_text
 from harness.errors import CapabilityMissing
@@ -71,7 +72,8 @@ class TrtRtxRunner:
         self.cache_loaded_bytes = 0
         if settings.runtime_cache:
             self.cache = self.config.create_runtime_cache()
-            self.cache_loaded_bytes = self._load_cache(Path(settings.runtime_cache))
+            with nvtx_ranges.phase("cache_load", settings.runtime_cache):
+                self.cache_loaded_bytes = self._load_cache(Path(settings.runtime_cache))
             self.config.set_runtime_cache(self.cache)
         self.context = engine.create_execution_context(self.config)
         self.input_name = engine.get_tensor_name(0)
@@ -96,7 +98,7 @@ class TrtRtxRunner:
         data = bytes(memoryview(self.cache.serialize()))
         if data:
             path = Path(self.settings.runtime_cache)
-            with FileLock(str(path) + ".lock", timeout=10):
+            with nvtx_ranges.phase("cache_save", str(path)), FileLock(str(path) + ".lock", timeout=10):
                 write_atomic(path, data)
         return len(data)
 

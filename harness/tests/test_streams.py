@@ -39,3 +39,15 @@ def test_stream_of_another_device():
     check_stream_device(S(), 1)
     with pytest.raises(UsageError, match="must run on a stream of cuda:0"):
         check_stream_device(S(), 0)
+
+
+def test_nvtx_range_text_reads_well_and_parses_back():
+    from harness.nvtx_ranges import EXPECT, range_text
+
+    text = range_text("replay", "resnet18-sta-eager-stream=green32", "green32", 32)
+    assert text == "replay resnet18-sta-eager-stream=green32 [expect green32 sms=32]"
+    m = EXPECT.search(text)
+    assert m and m.group("mode") == "green32" and m.group("sms") == "32"
+    assert range_text("timed", "dynconv-dyn-eager-stream=default") == "timed dynconv-dyn-eager-stream=default"
+    with pytest.raises(ValueError, match="replay"):
+        range_text("replays", "x")

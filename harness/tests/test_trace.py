@@ -97,7 +97,7 @@ def test_verdict_logic_negative_controls(cupti):
 
 def test_nsys_export_gives_the_same_verdicts(nsys_path):
     trace = read_nsys(nsys_path)
-    assert trace.meta["export"]  # META_DATA_EXPORT, recorded with the trace
+    assert trace.meta["export"]["EXPORT_SCHEMA_VERSION"] == "3.20.3"  # the schema this reader handles
     vs = by_case(trace)
     assert vs["dynconv-sta-eager-stream=green32"].ok
     assert vs["dynconv-sta-cudagraph-stream=caller"].ok
@@ -133,3 +133,16 @@ def test_unknown_trace_schema_is_refused(cupti, tmp_path):
     p.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
     with pytest.raises(ResultsError, match="nsys"):
         read_nsys(p)
+
+
+def test_other_nsys_export_major_is_refused(nsys_path, tmp_path):
+    import sqlite3
+
+    other = tmp_path / "v4.sqlite"
+    shutil.copy(nsys_path, other)
+    db = sqlite3.connect(other)
+    db.execute("UPDATE META_DATA_EXPORT SET value = '4' WHERE name = 'EXPORT_SCHEMA_VERSION_MAJOR'")
+    db.commit()
+    db.close()
+    with pytest.raises(SchemaVersionError, match=r"3\.20\.3"):
+        read_nsys(other)

@@ -1,7 +1,8 @@
 """Reader for ``nsys profile -t cuda,nvtx`` exported with ``nsys export --type sqlite``.
 
-Handles the export schema written by Nsight Systems 2025.3 (``EXPORT_META_DATA``'s ``EXPORT_SCHEMA_VERSION``
-is recorded in the trace's meta): ``CUPTI_ACTIVITY_KIND_KERNEL`` (contextId, greenContextId, streamId,
+Handles export schema 3.x, as written by Nsight Systems 2025.3.2 (``META_DATA_EXPORT``:
+``EXPORT_SCHEMA_VERSION`` 3.20.3); another major version is refused. The export's metadata is kept in the
+trace's meta. Tables read: ``CUPTI_ACTIVITY_KIND_KERNEL`` (contextId, greenContextId, streamId,
 correlationId, start, end, deviceId, names in ``StringIds``), ``CUPTI_ACTIVITY_KIND_RUNTIME``
 (correlationId, globalTid, start, end), ``NVTX_EVENTS`` (start, end, text or textId, domainId, globalTid)
 ``TARGET_INFO_CUDA_CONTEXT_INFO`` (contextId, isGreenContext, deviceId), and
@@ -15,9 +16,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from harness.errors import ResultsError
+from harness.errors import ResultsError, SchemaVersionError
 from harness.trace.model import ApiCall, Context, Kernel, Range, Trace
 
+SUPPORTED_SCHEMA_MAJOR = "3"
 NVTX_RANGE_EVENT_TYPES = (59, 60, 70, 71)  # push/pop and start/end ranges (with and without payload)
 NVTX_DOMAIN_CREATE = 75
 
@@ -46,6 +48,9 @@ def read_nsys(path: Path) -> Trace:
     for meta in ("META_DATA_EXPORT", "EXPORT_META_DATA"):  # 2025.3 writes META_DATA_EXPORT
         if meta in tables:
             trace.meta["export"] = dict(db.execute(f"SELECT name, value FROM {meta}"))
+    major = str(trace.meta.get("export", {}).get("EXPORT_SCHEMA_VERSION_MAJOR", SUPPORTED_SCHEMA_MAJOR))
+    if major != SUPPORTED_SCHEMA_MAJOR:
+        raise SchemaVersionError(str(path), trace.meta["export"].get("EXPORT_SCHEMA_VERSION"), [int(SUPPORTED_SCHEMA_MAJOR)])
     kcols = _columns(db, "CUPTI_ACTIVITY_KIND_KERNEL")
     green = "greenContextId" if "greenContextId" in kcols else "0"
     name_col = "shortName" if "shortName" in kcols else "demangledName"
