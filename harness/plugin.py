@@ -114,13 +114,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = yield
     callspec = getattr(item, "callspec", None)
     case = callspec.params.get("case") if callspec is not None else None
-    if case is None or not hasattr(case, "dims"):
+    if case is not None and hasattr(case, "dims"):
+        case_id, dims = case.id, case.dims()
+    elif _in_suites(item):  # every suite test is a cell of the report, parametrized by Case or not
+        case_id, dims = (callspec.id if callspec is not None else item.name), {"test": getattr(item, "originalname", item.name)}
+    else:
         return report
     outcome = _cell_outcome(report)
     if outcome is not None:
         session = item.config.stash[SESSION]
-        session.cell(case.id, item.nodeid, outcome[0], outcome[1], case.dims(), report.duration)
+        session.cell(case_id, item.nodeid, outcome[0], outcome[1], dims, report.duration)
     return report
+
+
+def _in_suites(item: pytest.Item) -> bool:
+    return "suites" in Path(str(item.path)).relative_to(item.config.rootpath).parts[:1]
 
 
 def _cell_outcome(report: pytest.TestReport) -> tuple[str, str] | None:

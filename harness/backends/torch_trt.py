@@ -60,11 +60,11 @@ class TorchTrtBackend:
         self.cache_dir = cache_dir
 
     def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
-        cap = env.cap("torch_tensorrt")
-        if not cap.ok:
-            return cap.reason
-        run = env.cap("trt_rtx_run")
-        return None if run.ok else run.reason
+        """Every reason that applies: a missing torch_tensorrt and a TensorRT-RTX that refuses this GPU."""
+        reasons = [c.reason for c in (env.cap("torch_tensorrt"), env.cap("trt_rtx_run")) if not c.ok]
+        if env.gpu is None:  # without a GPU the runtime refusal is only "no driver": the import reason says it all
+            reasons = reasons[:1]
+        return "; and ".join(reasons) or None
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
         reject_options(config, {"runtime": RUNTIMES, "cg_mode": CG_MODES, "segmentation": SEGMENTATIONS})
