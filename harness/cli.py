@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.config import DEVICE_CHOICES, PROFILES, VARIANTS, check_out_dir, parse_list
 from harness.errors import HarnessError, UnknownChoiceError
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--backends", default=None, help=f"comma-separated subset of {sorted(VARIANTS)}. Default: profile's")
     run.add_argument("--device", default="auto", help=f"one of {list(DEVICE_CHOICES)}. Default: %(default)r")
     run.add_argument("--out", default="reports/out", help="root of run folders. Default: %(default)r")
+    run.add_argument("--history", default=None, help="history folder the run's summary is added to. Default: none")
     run.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest after --")
 
     rep = sub.add_parser("report", help="render report.md / report.html from a saved results file")
@@ -42,8 +44,51 @@ def _parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("trace", help="confinement verdicts of a saved CUPTI trace (*.trace.json) or an nsys SQLite export")
     tr.add_argument("trace", help="a *.trace.json written by the harness, or an nsys export (*.sqlite)")
 
+    cmp_ = sub.add_parser("compare", help="classify every case of HEAD against BASE; exit 1 on a regression")
+    cmp_.add_argument("base", help="a results.jsonl, run folder or history file")
+    cmp_.add_argument("head", help="a results.jsonl, run folder or history file")
+    cmp_.add_argument("--history", default=None, help="history folder for the between-run CV. Default: none (CV 0)")
+    _threshold_args(cmp_)
+
+    his = sub.add_parser("history", help="add a run to a history folder")
+    his.add_argument("action", choices=["add"], help="add: store RESULTS' summary in DIR")
+    his.add_argument("results")
+    his.add_argument("--dir", required=True, help="the history folder")
+
+    dash = sub.add_parser("dashboard", help="render the static dashboard of a history folder")
+    dash.add_argument("history", help="the history folder")
+    dash.add_argument("--out", default=None, help="output folder. Default: HISTORY/site")
+    dash.add_argument("--baseline", default=None, help="run id to compare the latest with. Default: the previous run")
+    _threshold_args(dash)
+
     sub.add_parser("test", help="the project's own checks: ruff, mypy, pytest")
     return p
+
+
+def _threshold_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--min-change", type=float, default=0.05, help="smallest relative change that counts. Default: %(default)r")
+    p.add_argument("--cv-factor", type=float, default=3.0, help="x between-run CV that a change must exceed. Default: %(default)r")
+    p.add_argument("--alpha", type=float, default=0.01, help="Mann-Whitney U significance level. Default: %(default)r")
+
+
+def _thresholds(args: argparse.Namespace) -> Any:
+    from harness.errors import UsageError
+    from harness.history import Thresholds
+
+    for name in ("min_change", "cv_factor", "alpha"):
+        if not getattr(args, name) >= 0:
+            raise UsageError(f"--{name.replace('_', '-')}", getattr(args, name), "must be >= 0", "pass a non-negative number")
+    return Thresholds(args.min_change, args.cv_factor, args.alpha)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.history import compare, load_history, load_run, render_comparison
+
+    base, head = load_run(args.base), load_run(args.head)
+    history = load_history(Path(args.history)) if args.history else None
+    rows = compare(base, head, _thresholds(args), history)
+    print(render_comparison(base, head, rows))
+    return 1 if any(r.verdict == "slower" for r in rows) else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -56,6 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.backends:
         argv.append(f"--harness-backends={','.join(parse_list('backend variant', args.backends, VARIANTS))}")
     argv.append(f"--harness-device={parse_list('device', args.device, DEVICE_CHOICES)[0]}")
+    if args.history:
+        argv.append(f"--harness-history={check_out_dir(args.history)}")
     argv += args.pytest_args
     print("+ " + " ".join(argv), flush=True)
     code = subprocess.call(argv, cwd=ROOT)
@@ -121,6 +168,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             res = read_results(args.results)
             out = Path(args.out) if args.out else Path(res.path).with_suffix(f".{args.format}")
             print(export(res, args.format, out))
+            return 0
+        if args.command == "compare":
+            return cmd_compare(args)
+        if args.command == "history":
+            from harness.history import add_to_history
+
+            print(add_to_history(args.results, Path(args.dir)))
+            return 0
+        if args.command == "dashboard":
+            from reports.dashboard import build_dashboard
+
+            out = check_out_dir(args.out) if args.out else Path(args.history) / "site"
+            print(build_dashboard(Path(args.history), out, args.baseline, _thresholds(args)))
             return 0
         if args.command == "trace":
             return cmd_trace(Path(args.trace))

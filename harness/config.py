@@ -92,6 +92,7 @@ class RunConfig:
     cache_dir: Path
     timing: TimingSpec
     report: bool
+    history: Path | None = None
 
     @property
     def out_dir(self) -> Path:
@@ -110,6 +111,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["out_root"], d["cache_dir"] = str(self.out_root), str(self.cache_dir)
+        d["history"] = str(self.history) if self.history else None
         return d
 
 

@@ -71,6 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--harness-run-id", default=None, help="name of this run's folder. Default: UTC time and pid")
     g.addoption("--harness-cache-dir", type=_arg(check_out_dir), default=Path(".harness-cache"),
                 help="engine / ONNX / inductor caches, keyed by model hash and options. Default: %(default)s")
+    g.addoption("--harness-history", type=_arg(check_out_dir), default=None,
+                help="history folder: the run's latency summary is added to it at the end. Default: none")
     g.addoption("--harness-no-report", action="store_true", default=False,
                 help="write results but render no report at the end. Default: %(default)r")
 
@@ -92,6 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
         cache_dir=opt("--harness-cache-dir").resolve(),
         timing=profile.timing,
         report=not opt("--harness-no-report"),
+        history=opt("--harness-history"),
     )
     config.stash[RUN_CONFIG] = rc
     config.stash[SESSION] = HarnessSession(rc, worker=(worker or {}).get("workerid", "main"))
@@ -156,6 +159,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from reports import render_run
 
     paths = render_run(results)
+    if hs.config.history is not None:
+        from harness.errors import UsageError
+        from harness.history import add_to_history
+
+        try:
+            paths.append(add_to_history(results, hs.config.history))
+        except UsageError as exc:  # a run without latency samples adds nothing to the history
+            paths.append(Path(f"history not updated: {exc}"))
     config.stash[_REPORT_PATHS] = paths
 
 

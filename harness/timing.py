@@ -1,8 +1,15 @@
 """Latency measurement: a frozen ``TimingSpec`` (how to measure) apart from a ``Measurement`` (raw samples).
 
-On a GPU each iteration is bracketed by a pair of CUDA events recorded on the bound stream, and the
-host synchronises once, after the loop; on the CPU the host clock times each call. Statistics are
-computed on demand from the raw samples, which are kept in the results file.
+On a GPU the loop runs in rounds. Inside a round every iteration is bracketed by a pair of CUDA events
+(percentiles) and the whole round by one more pair (throughput, free of per-iteration overhead); events
+are created before the round and the host synchronises only between rounds, to decide whether to stop.
+Optionally an L2 flush (a write of twice the L2 size) runs before each iteration, outside its event
+pair ("cold" mode). On the CPU the host clock times each call.
+
+Stopping: after ``min_samples``, when the relative standard error of the mean (std / sqrt(n) / mean)
+drops under ``target_rse`` — the part of the spread that more samples can shrink — or ``max_time_s``
+or ``max_samples`` is reached. The coefficient of variation (std / mean) is reported, and a measurement
+whose CV exceeds 2.5 % is flagged noisy.
 """
 
 from __future__ import annotations
@@ -16,20 +23,20 @@ from typing import Any
 
 from harness.errors import UsageError
 
-NOISE_CV = 0.025  # a measurement whose coefficient of variation exceeds 2.5 % is flagged noisy
+NOISE_CV = 0.025
 
 
 @dataclass(frozen=True)
 class TimingSpec:
-    """What is measured: warm-up by time, then samples until ``min_samples`` and either the relative
-    standard error of the mean drops under ``target_rse`` or ``max_time_s`` is spent."""
+    """What is measured and how long to try."""
 
     warmup_s: float = 0.2
     min_warmup_iters: int = 3
     min_samples: int = 20
-    max_samples: int = 2000
+    max_samples: int = 5000
     max_time_s: float = 2.0
     target_rse: float = 0.005
+    cold_l2: bool = False
 
     def __post_init__(self) -> None:
         if self.min_samples < 2 or self.max_samples < self.min_samples:
@@ -38,22 +45,24 @@ class TimingSpec:
         if self.max_time_s <= 0 or self.warmup_s < 0:
             raise UsageError("timing budget", (self.warmup_s, self.max_time_s),
                              "needs warmup_s >= 0 and max_time_s > 0", "give positive durations in seconds")
+        if not 0 < self.target_rse < 1:
+            raise UsageError("target_rse", self.target_rse, "needs 0 < target_rse < 1", "e.g. 0.005 for 0.5 %")
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """Raw per-iteration latencies in milliseconds and how they were taken."""
+    """Raw per-iteration latencies (ms), the per-iteration mean of the block timings, and how they were taken."""
 
     samples_ms: tuple[float, ...]
     clock: str  # "cuda_event" or "host"
     warmup_iters: int
     first_call_ms: float
-
-    def _sorted(self) -> list[float]:
-        return sorted(self.samples_ms)
+    block_ms_per_iter: float = math.nan  # one event pair around each round, divided by its iterations
+    stopped: str = ""  # "target", "time" or "max_samples"
+    cold_l2: bool = False
 
     def quantile(self, q: float) -> float:
-        s = self._sorted()
+        s = sorted(self.samples_ms)
         if not s:
             return math.nan
         pos = q * (len(s) - 1)
@@ -70,9 +79,7 @@ class Measurement:
 
     @property
     def cv(self) -> float:
-        if self.n < 2:
-            return math.nan
-        return statistics.stdev(self.samples_ms) / self.mean
+        return statistics.stdev(self.samples_ms) / self.mean if self.n >= 2 else math.nan
 
     @property
     def iqr(self) -> float:
@@ -85,30 +92,40 @@ class Measurement:
     def stats(self) -> dict[str, float]:
         return {
             "p10": self.quantile(0.10), "p50": self.quantile(0.50), "p90": self.quantile(0.90),
-            "p95": self.quantile(0.95), "p99": self.quantile(0.99), "mean": self.mean,
-            "cv": self.cv, "iqr": self.iqr, "n": float(self.n),
+            "p95": self.quantile(0.95), "p99": self.quantile(0.99), "mean": self.mean, "min": min(self.samples_ms),
+            "max": max(self.samples_ms), "cv": self.cv, "iqr": self.iqr, "n": float(self.n),
+            "block_ms_per_iter": self.block_ms_per_iter, "first_call_ms": self.first_call_ms,
         }
 
 
-def _rse(samples: list[float]) -> float:
+def rse(samples: list[float]) -> float:
     if len(samples) < 2:
         return math.inf
     mean = statistics.fmean(samples)
     return statistics.stdev(samples) / math.sqrt(len(samples)) / mean if mean > 0 else math.inf
 
 
+def _stop(samples: list[float], spec: TimingSpec, deadline: float) -> str:
+    if len(samples) >= spec.max_samples:
+        return "max_samples"
+    if len(samples) >= spec.min_samples:
+        if rse(samples) < spec.target_rse:
+            return "target"
+        if time.perf_counter() > deadline:
+            return "time"
+    return ""
+
+
 def measure(fn: Callable[[], Any], spec: TimingSpec, *, cuda_stream: Any = None) -> Measurement:
-    """Time ``fn``. With ``cuda_stream`` (a torch.cuda.Stream), per-iteration CUDA events on that stream."""
-    t0 = time.perf_counter()
+    """Time ``fn``. With ``cuda_stream`` (a torch.cuda.Stream): CUDA events recorded on that stream."""
     if cuda_stream is not None:
         import torch
 
         torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        torch.cuda.synchronize()
-    else:
-        fn()
+    t0 = time.perf_counter()
+    fn()
+    if cuda_stream is not None:
+        cuda_stream.synchronize()
     first_ms = (time.perf_counter() - t0) * 1e3
     warm = 0
     start = time.perf_counter()
@@ -116,40 +133,61 @@ def measure(fn: Callable[[], Any], spec: TimingSpec, *, cuda_stream: Any = None)
         fn()
         warm += 1
     if cuda_stream is not None:
-        return Measurement(_measure_cuda(fn, spec, cuda_stream), "cuda_event", warm, first_ms)
-    return Measurement(_measure_host(fn, spec), "host", warm, first_ms)
+        return _measure_cuda(fn, spec, cuda_stream, warm, first_ms)
+    return _measure_host(fn, spec, warm, first_ms)
 
 
-def _measure_host(fn: Callable[[], Any], spec: TimingSpec) -> tuple[float, ...]:
+def _measure_host(fn: Callable[[], Any], spec: TimingSpec, warm: int, first_ms: float) -> Measurement:
     samples: list[float] = []
     deadline = time.perf_counter() + spec.max_time_s
-    while len(samples) < spec.max_samples:
-        t = time.perf_counter()
+    clock = time.perf_counter
+    stopped = ""
+    while not stopped:
+        t = clock()
         fn()
-        samples.append((time.perf_counter() - t) * 1e3)
-        if len(samples) >= spec.min_samples and (_rse(samples) < spec.target_rse or time.perf_counter() > deadline):
-            break
-    return tuple(samples)
+        samples.append((clock() - t) * 1e3)
+        stopped = _stop(samples, spec, deadline)
+    return Measurement(tuple(samples), "host", warm, first_ms, statistics.fmean(samples), stopped)
 
 
-def _measure_cuda(fn: Callable[[], Any], spec: TimingSpec, stream: Any) -> tuple[float, ...]:
+class _L2Flush:
+    """Writes twice the L2 size on the stream: the next iteration starts with a cold L2."""
+
+    def __init__(self, stream: Any) -> None:
+        import torch
+
+        l2 = torch.cuda.get_device_properties(stream.device).L2_cache_size
+        self.buf = torch.empty(2 * l2 // 4 + 1, dtype=torch.float32, device=stream.device)
+
+    def __call__(self) -> None:
+        self.buf.fill_(1.0)
+
+
+def _measure_cuda(fn: Callable[[], Any], spec: TimingSpec, stream: Any, warm: int, first_ms: float) -> Measurement:
     import torch
 
+    flush = _L2Flush(stream) if spec.cold_l2 else None
     samples: list[float] = []
+    block_ms = block_iters = 0.0
     deadline = time.perf_counter() + spec.max_time_s
-    batch = spec.min_samples
-    while len(samples) < spec.max_samples:
-        n = min(batch, spec.max_samples - len(samples))
-        events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))  # type: ignore[no-untyped-call]
-                  for _ in range(n)]
-        with torch.cuda.stream(stream):
-            for begin, end in events:
-                begin.record(stream)
+    n = spec.min_samples
+    stopped = ""
+    with torch.cuda.stream(stream):
+        while not stopped:
+            n = min(n, spec.max_samples - len(samples))
+            events = [torch.cuda.Event(enable_timing=True) for _ in range(2 * n + 2)]  # type: ignore[no-untyped-call]
+            events[-2].record(stream)
+            for i in range(n):
+                if flush is not None:
+                    flush()
+                events[2 * i].record(stream)
                 fn()
-                end.record(stream)
-        stream.synchronize()
-        samples.extend(b.elapsed_time(e) for b, e in events)
-        if _rse(samples) < spec.target_rse or time.perf_counter() > deadline:
-            break
-        batch = max(batch, len(samples))  # double the samples each round
-    return tuple(samples)
+                events[2 * i + 1].record(stream)
+            events[-1].record(stream)
+            stream.synchronize()
+            samples.extend(events[2 * i].elapsed_time(events[2 * i + 1]) for i in range(n))
+            block_ms += events[-2].elapsed_time(events[-1])
+            block_iters += n
+            stopped = _stop(samples, spec, deadline)
+            n = max(n, len(samples))  # double the samples each round
+    return Measurement(tuple(samples), "cuda_event", warm, first_ms, block_ms / block_iters, stopped, spec.cold_l2)

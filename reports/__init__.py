@@ -3,9 +3,11 @@ from ``python -m harness report RESULTS``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harness.results import read_results, write_atomic
+from reports.benchjson import to_pytest_benchmark
 from reports.document import build_document
 from reports.html import render_html
 from reports.markdown import render_markdown
@@ -25,4 +27,6 @@ def render_run(results: Path | str, out_dir: Path | None = None) -> list[Path]:
     md, page = out / "report.md", out / "report.html"
     write_atomic(md, render_markdown(title, sections))
     write_atomic(page, render_html(title, sections, images))
-    return [md, page, Path(res.path)]
+    bench = out / "benchmark.json"  # pytest-benchmark's format: `pytest-benchmark compare` reads it
+    write_atomic(bench, json.dumps(to_pytest_benchmark(res), indent=1))
+    return [md, page, bench, Path(res.path)]

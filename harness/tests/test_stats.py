@@ -1,0 +1,70 @@
+"""Mann-Whitney U, step detection and the timing statistics."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from harness.errors import UsageError
+from harness.stats import detect_steps, mann_whitney_u
+from harness.timing import Measurement, TimingSpec, measure
+
+
+def test_mann_whitney_matches_the_asymptotic_formula():
+    # U = 0, mu = 4.5, var = 9/12 * 7 = 5.25, z = (4.5 - 0.5) / sqrt(5.25) = 1.7457, p = erfc(z / sqrt 2)
+    u, p = mann_whitney_u([1, 2, 3], [4, 5, 6])
+    assert u == 0 and p == pytest.approx(math.erfc(4 / math.sqrt(5.25) / math.sqrt(2)))
+    assert p == pytest.approx(0.0809, abs=1e-3)
+
+
+def test_mann_whitney_separates_shift_from_noise():
+    rng = random.Random(7)
+    a = [rng.gauss(1.0, 0.01) for _ in range(60)]
+    shifted = [rng.gauss(1.01, 0.01) for _ in range(60)]
+    same = [rng.gauss(1.0, 0.01) for _ in range(60)]
+    assert mann_whitney_u(a, shifted)[1] < 0.01
+    assert mann_whitney_u(a, same)[1] > 0.05
+    assert mann_whitney_u([1.0] * 30, [1.0] * 30)[1] == 1.0  # all ties: no evidence
+
+
+def test_step_detection_dates_planted_steps_and_ignores_noise():
+    rng = random.Random(3)
+    y = [1.0 + rng.gauss(0, 0.005) for _ in range(20)] + [1.1 + rng.gauss(0, 0.005) for _ in range(15)]
+    y += [1.05 + rng.gauss(0, 0.005) for _ in range(10)]
+    steps = detect_steps(y)
+    assert [s.index for s in steps] == [20, 35]
+    assert steps[0].change == pytest.approx(0.10, abs=0.01) and steps[1].change == pytest.approx(-0.045, abs=0.01)
+    def noise(seed):
+        r = random.Random(seed)
+        return [1.0 + r.gauss(0, 0.01) for _ in range(60)]
+
+    false_steps = sum(len(detect_steps(noise(seed))) for seed in range(100))
+    assert false_steps <= 3  # pure noise: about one false step per 70 series of 60 runs (seen: 3 in 200)
+    assert detect_steps(y, min_rel=0.08) == steps[:1]
+
+
+def test_measurement_statistics():
+    m = Measurement(tuple(float(x) for x in range(1, 101)), "host", 3, 5.0)
+    st = m.stats()
+    assert st["p50"] == 50.5 and st["p10"] == pytest.approx(10.9) and st["p99"] == pytest.approx(99.01)
+    assert st["iqr"] == pytest.approx(49.5) and st["min"] == 1 and st["max"] == 100
+    assert m.noisy  # CV ~ 57 %
+    assert not Measurement((1.0, 1.001, 0.999), "host", 0, 1.0).noisy
+
+
+def test_host_measure_stops_on_target_or_time():
+    spec = TimingSpec(warmup_s=0.0, min_samples=10, max_time_s=0.2, target_rse=0.5)
+    m = measure(lambda: sum(range(100)), spec)
+    assert m.stopped == "target" and m.n == 10 and m.clock == "host"
+    noisy = TimingSpec(warmup_s=0.0, min_samples=5, max_time_s=0.05, target_rse=1e-9)
+    m = measure(lambda: sum(range(1000)), noisy)
+    assert m.stopped in ("time", "max_samples") and m.n >= 5
+
+
+@pytest.mark.parametrize("kwargs", [{"min_samples": 1}, {"min_samples": 10, "max_samples": 5}, {"max_time_s": 0},
+                                    {"target_rse": 0}], ids=["min1", "max<min", "time0", "rse0"])
+def test_bad_timing_specs(kwargs):
+    with pytest.raises(UsageError, match="Fix:"):
+        TimingSpec(**kwargs)
