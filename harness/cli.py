@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     dash.add_argument("--baseline", default=None, help="run id to compare the latest with. Default: the previous run")
     _threshold_args(dash)
 
+    sub.add_parser("bench", help="benchmarks of the timing engine on a GPU (fidelity, overhead, noise); prints a table")
     sub.add_parser("test", help="the project's own checks: ruff, mypy, pytest")
     return p
 
@@ -169,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = Path(args.out) if args.out else Path(res.path).with_suffix(f".{args.format}")
             print(export(res, args.format, out))
             return 0
+        if args.command == "bench":
+            from harness.bench import main as bench_main
+
+            return bench_main()
         if args.command == "compare":
             return cmd_compare(args)
         if args.command == "history":

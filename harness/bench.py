@@ -1,0 +1,153 @@
+"""Benchmarks of the timing engine itself (``python -m harness bench``): they print numbers, they are not tests.
+
+1. Fidelity: the harness p50 against an independent CUDA-event loop around the same CUDA-graph replay
+   of resnet18 at batch 1 and 8 (target within +-1 %).
+2. Host overhead the harness adds per timed iteration, host clock and CUDA events (target <= 0.5 us).
+3. Graph-mode noise: within-run CV (target <= 0.5 %) and between-process CV of p50 over 5 fresh
+   processes (target <= 1 %).
+4. The same for eager mode, reported.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from harness.timing import TimingSpec, measure
+
+SPEC = TimingSpec(warmup_s=0.5, min_samples=200, max_samples=4000, max_time_s=3.0, target_rse=0.0005)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    value: float
+    unit: str
+    target: str
+    ok: bool | None  # None: reported, no target
+
+    def line(self) -> str:
+        status = {True: "meets", False: "MISSES", None: "reported"}[self.ok]
+        return f"{self.name:<58} {self.value:>12.4f} {self.unit:<4} {self.target:>10}  {status}"
+
+
+def _runner(mode: str, batch: int) -> tuple[Any, Any, Any]:
+    import torch
+
+    from harness.backends.base import BuildConfig, RunSettings
+    from harness.backends.torch_backends import CudaGraphBackend, EagerBackend
+    from models import get_model
+
+    model = get_model("resnet18")
+    backend = CudaGraphBackend() if mode == "graph" else EagerBackend()
+    cfg = BuildConfig("cudagraph" if mode == "graph" else "eager", "resnet18", "dynamic", "cuda")
+    runner = backend.load(backend.build(model, cfg), RunSettings())
+    stream = torch.cuda.Stream()  # type: ignore[no-untyped-call]
+    x = model.make_input(batch, device="cuda")
+    with torch.cuda.stream(stream):
+        runner(x)
+    stream.synchronize()
+    return runner, stream, x
+
+
+def one(mode: str, batch: int) -> dict[str, float]:
+    """One measurement in this process: p50, CV, block mean (ms)."""
+    runner, stream, x = _runner(mode, batch)
+    m = measure(lambda: runner(x), SPEC, cuda_stream=stream)
+    return {"p50": m.quantile(0.5), "cv": m.cv, "block": m.block_ms_per_iter, "n": float(m.n)}
+
+
+def independent_graph_loop(batch: int, iters: int = 2000) -> tuple[float, float]:
+    """(median of per-replay event pairs, block mean), timed without the harness, on the same graph replay."""
+    import torch
+
+    runner, stream, x = _runner("graph", batch)
+    graph = next(iter(runner.graphs.values()))[0]
+    with torch.cuda.stream(stream):
+        for _ in range(200):
+            graph.replay()
+        ev = [torch.cuda.Event(enable_timing=True) for _ in range(2 * iters + 2)]  # type: ignore[no-untyped-call]
+        ev[-2].record(stream)
+        for i in range(iters):
+            ev[2 * i].record(stream)
+            graph.replay()
+            ev[2 * i + 1].record(stream)
+        ev[-1].record(stream)
+    stream.synchronize()
+    per = [ev[2 * i].elapsed_time(ev[2 * i + 1]) for i in range(iters)]
+    return statistics.median(per), ev[-2].elapsed_time(ev[-1]) / iters
+
+
+def fidelity(batch: int) -> list[Row]:
+    h = one("graph", batch)
+    ind_median, ind_block = independent_graph_loop(batch)
+    d = (h["p50"] / ind_median - 1) * 100
+    db = (h["block"] / ind_block - 1) * 100
+    return [Row(f"fidelity b{batch}: harness p50 {h['p50']:.4f} vs loop {ind_median:.4f} ms", d, "%", "+-1 %", abs(d) <= 1),
+            Row(f"fidelity b{batch}: harness block {h['block']:.4f} vs loop {ind_block:.4f} ms", db, "%", "+-1 %", abs(db) <= 1)]
+
+
+def host_overhead(n: int = 20000) -> list[Row]:
+    """Per-iteration cost the timing loop adds around a call that does nothing (host clock and CUDA events)."""
+    import torch
+
+    def noop() -> None:
+        return None
+
+    t = time.perf_counter()
+    for _ in range(n):
+        noop()
+    bare = (time.perf_counter() - t) / n
+    spec = TimingSpec(warmup_s=0.0, min_samples=n, max_samples=n, max_time_s=60, target_rse=1e-9)
+    t = time.perf_counter()
+    measure(noop, spec)
+    host = (time.perf_counter() - t) / n - bare
+    rows = [Row("host overhead per timed iteration, host clock", host * 1e6, "us", "<= 0.5 us", host * 1e6 <= 0.5)]
+    stream = torch.cuda.Stream()  # type: ignore[no-untyped-call]
+    t = time.perf_counter()
+    measure(noop, spec, cuda_stream=stream)
+    cuda = (time.perf_counter() - t) / n - bare
+    rows.append(Row("host overhead per timed iteration, CUDA event pairs", cuda * 1e6, "us", "<= 0.5 us", cuda * 1e6 <= 0.5))
+    return rows
+
+
+def noise(mode: str, processes: int = 5) -> list[Row]:
+    within = one(mode, 8)["cv"] * 100
+    p50s = []
+    for _ in range(processes):
+        out = subprocess.run([sys.executable, "-m", "harness.bench", "--one", mode, "8"], capture_output=True, text=True,
+                             timeout=300, check=True)
+        p50s.append(json.loads(out.stdout.strip().splitlines()[-1])["p50"])
+    between = statistics.stdev(p50s) / statistics.fmean(p50s) * 100
+    graph = mode == "graph"
+    return [Row(f"{mode}: within-run CV, resnet18 b8", within, "%", "<= 0.5 %" if graph else "-", within <= 0.5 if graph else None),
+            Row(f"{mode}: between-process CV of p50 over {processes} processes "
+                f"({', '.join(f'{p:.4f}' for p in p50s)} ms)", between, "%", "<= 1 %" if graph else "-",
+                between <= 1 if graph else None)]
+
+
+def main() -> int:
+    import torch
+
+    if not torch.cuda.is_available():
+        print("harness bench needs a CUDA GPU: torch.cuda.is_available() is False")
+        return 2
+    print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}  spec {SPEC}", flush=True)
+    rows = [*fidelity(1), *fidelity(8), *host_overhead(), *noise("graph"), *noise("eager")]
+    print(f"\n{'benchmark':<58} {'value':>12} {'unit':<4} {'target':>10}  status")
+    for r in rows:
+        print(r.line())
+    print("Units: % = relative difference or coefficient of variation; us = microseconds per iteration; ms = milliseconds.")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--one":
+        print(json.dumps(one(sys.argv[2], int(sys.argv[3]))))
+        sys.exit(0)
+    sys.exit(main())
