@@ -66,7 +66,7 @@ def independent_graph_loop(batch: int, iters: int = 2000) -> tuple[float, float]
     """(median of per-replay event pairs, block mean), timed without the harness, on the same graph replay."""
     import torch
 
-    runner, stream, x = _runner("graph", batch)
+    runner, stream, _ = _runner("graph", batch)
     graph = next(iter(runner.graphs.values()))[0]
     with torch.cuda.stream(stream):
         for _ in range(200):
