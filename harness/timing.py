@@ -14,10 +14,12 @@ whose CV exceeds 2.5 % is flagged noisy.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,16 +139,29 @@ def measure(fn: Callable[[], Any], spec: TimingSpec, *, cuda_stream: Any = None)
     return _measure_host(fn, spec, warm, first_ms)
 
 
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The garbage collector stays off inside a timed round (a collection pause would land in a sample)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _measure_host(fn: Callable[[], Any], spec: TimingSpec, warm: int, first_ms: float) -> Measurement:
     samples: list[float] = []
     deadline = time.perf_counter() + spec.max_time_s
     clock = time.perf_counter
     stopped = ""
-    while not stopped:
-        t = clock()
-        fn()
-        samples.append((clock() - t) * 1e3)
-        stopped = _stop(samples, spec, deadline)
+    with _no_gc():
+        while not stopped:
+            t = clock()
+            fn()
+            samples.append((clock() - t) * 1e3)
+            stopped = _stop(samples, spec, deadline)
     return Measurement(tuple(samples), "host", warm, first_ms, statistics.fmean(samples), stopped)
 
 
@@ -176,14 +191,18 @@ def _measure_cuda(fn: Callable[[], Any], spec: TimingSpec, stream: Any, warm: in
         while not stopped:
             n = min(n, spec.max_samples - len(samples))
             events = [torch.cuda.Event(enable_timing=True) for _ in range(2 * n + 2)]  # type: ignore[no-untyped-call]
-            events[-2].record(stream)
-            for i in range(n):
-                if flush is not None:
-                    flush()
-                events[2 * i].record(stream)
-                fn()
-                events[2 * i + 1].record(stream)
-            events[-1].record(stream)
+            for e in events:  # torch creates the CUDA event at its first record: do that outside the timed round
+                e.record(stream)
+            stream.synchronize()
+            with _no_gc():
+                events[-2].record(stream)
+                for i in range(n):
+                    if flush is not None:
+                        flush()
+                    events[2 * i].record(stream)
+                    fn()
+                    events[2 * i + 1].record(stream)
+                events[-1].record(stream)
             stream.synchronize()
             samples.extend(events[2 * i].elapsed_time(events[2 * i + 1]) for i in range(n))
             block_ms += events[-2].elapsed_time(events[-1])
