@@ -59,7 +59,9 @@ def one(mode: str, batch: int) -> dict[str, float]:
     """One measurement in this process: p50, CV, block mean (ms)."""
     runner, stream, x = _runner(mode, batch)
     m = measure(lambda: runner(x), SPEC, cuda_stream=stream)
-    return {"p50": m.quantile(0.5), "cv": m.cv, "block": m.block_ms_per_iter, "n": float(m.n)}
+    worst = max(range(m.n), key=m.samples_ms.__getitem__)
+    return {"p50": m.quantile(0.5), "cv": m.cv, "block": m.block_ms_per_iter, "n": float(m.n), "p99": m.quantile(0.99),
+            "max": m.samples_ms[worst], "argmax": float(worst)}
 
 
 def independent_graph_loop(batch: int, iters: int = 2000) -> tuple[float, float]:
@@ -117,7 +119,10 @@ def host_overhead(n: int = 20000) -> list[Row]:
 
 
 def noise(mode: str, processes: int = 5) -> list[Row]:
-    within = one(mode, 8)["cv"] * 100
+    w = one(mode, 8)
+    within = w["cv"] * 100
+    print(f"{mode} b8 in-process: p50 {w['p50']:.4f} p99 {w['p99']:.4f} max {w['max']:.4f} ms at sample "
+          f"{int(w['argmax'])} of {int(w['n'])}, block {w['block']:.4f} ms", flush=True)
     p50s = []
     for _ in range(processes):
         out = subprocess.run([sys.executable, "-m", "harness.bench", "--one", mode, "8"], capture_output=True, text=True,

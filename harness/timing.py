@@ -2,7 +2,8 @@
 
 On a GPU the loop runs in rounds. Inside a round every iteration is bracketed by a pair of CUDA events
 (percentiles) and the whole round by one more pair (throughput, free of per-iteration overhead); events
-are created before the round and the host synchronises only between rounds, to decide whether to stop.
+are created and primed before the round, the garbage collector is off during it, and the host
+synchronises only between rounds, to decide whether to stop.
 Optionally an L2 flush (a write of twice the L2 size) runs before each iteration, outside its event
 pair ("cold" mode). On the CPU the host clock times each call.
 
