@@ -2,8 +2,10 @@
 
 On a GPU the loop runs in rounds. Inside a round every iteration is bracketed by a pair of CUDA events
 (percentiles) and the whole round by one more pair (throughput, free of per-iteration overhead); events
-are created and primed before the round, the garbage collector is off during it, and the host
-synchronises only between rounds, to decide whether to stop.
+are created and primed before the round, the garbage collector is off during it, a few untimed calls
+open it (so the device has queued work while the host enqueues the first timed one), and the host
+synchronises only between rounds, to decide whether to stop. Warm-up runs on the measured stream and is
+drained before the first round.
 Optionally an L2 flush (a write of twice the L2 size) runs before each iteration, outside its event
 pair ("cold" mode). On the CPU the host clock times each call.
 
@@ -27,6 +29,7 @@ from typing import Any
 from harness.errors import UsageError
 
 NOISE_CV = 0.025
+LEAD_IN = 3  # untimed calls that open each CUDA round
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Measurement:
     block_ms_per_iter: float = math.nan  # one event pair around each round, divided by its iterations
     stopped: str = ""  # "target", "time" or "max_samples"
     cold_l2: bool = False
+    host_loop_us: float = math.nan  # host time per iteration inside the timed loops, fn included
 
     def quantile(self, q: float) -> float:
         s = sorted(self.samples_ms)
@@ -120,11 +124,18 @@ def _stop(samples: list[float], spec: TimingSpec, deadline: float) -> str:
 
 
 def measure(fn: Callable[[], Any], spec: TimingSpec, *, cuda_stream: Any = None) -> Measurement:
-    """Time ``fn``. With ``cuda_stream`` (a torch.cuda.Stream): CUDA events recorded on that stream."""
-    if cuda_stream is not None:
-        import torch
+    """Time ``fn``. With ``cuda_stream`` (a torch.cuda.Stream): everything, warm-up included, runs with that
+    stream current, and CUDA events are recorded on it."""
+    if cuda_stream is None:
+        return _measure(fn, spec, None)
+    import torch
 
-        torch.cuda.synchronize()
+    torch.cuda.synchronize()
+    with torch.cuda.stream(cuda_stream):
+        return _measure(fn, spec, cuda_stream)
+
+
+def _measure(fn: Callable[[], Any], spec: TimingSpec, cuda_stream: Any) -> Measurement:
     t0 = time.perf_counter()
     fn()
     if cuda_stream is not None:
@@ -136,6 +147,7 @@ def measure(fn: Callable[[], Any], spec: TimingSpec, *, cuda_stream: Any = None)
         fn()
         warm += 1
     if cuda_stream is not None:
+        cuda_stream.synchronize()  # the warm-up backlog must not run into the first sample
         return _measure_cuda(fn, spec, cuda_stream, warm, first_ms)
     return _measure_host(fn, spec, warm, first_ms)
 
@@ -157,13 +169,15 @@ def _measure_host(fn: Callable[[], Any], spec: TimingSpec, warm: int, first_ms: 
     deadline = time.perf_counter() + spec.max_time_s
     clock = time.perf_counter
     stopped = ""
+    t_loop = clock()
     with _no_gc():
         while not stopped:
             t = clock()
             fn()
             samples.append((clock() - t) * 1e3)
             stopped = _stop(samples, spec, deadline)
-    return Measurement(tuple(samples), "host", warm, first_ms, statistics.fmean(samples), stopped)
+    loop_us = (clock() - t_loop) / len(samples) * 1e6
+    return Measurement(tuple(samples), "host", warm, first_ms, statistics.fmean(samples), stopped, False, loop_us)
 
 
 class _L2Flush:
@@ -184,7 +198,7 @@ def _measure_cuda(fn: Callable[[], Any], spec: TimingSpec, stream: Any, warm: in
 
     flush = _L2Flush(stream) if spec.cold_l2 else None
     samples: list[float] = []
-    block_ms = block_iters = 0.0
+    block_ms = block_iters = loop_s = 0.0
     deadline = time.perf_counter() + spec.max_time_s
     n = spec.min_samples
     stopped = ""
@@ -196,6 +210,9 @@ def _measure_cuda(fn: Callable[[], Any], spec: TimingSpec, stream: Any, warm: in
                 e.record(stream)
             stream.synchronize()
             with _no_gc():
+                for _ in range(LEAD_IN):  # untimed: the device has work queued while the host enqueues the first sample
+                    fn()
+                t_loop = time.perf_counter()
                 events[-2].record(stream)
                 for i in range(n):
                     if flush is not None:
@@ -204,10 +221,12 @@ def _measure_cuda(fn: Callable[[], Any], spec: TimingSpec, stream: Any, warm: in
                     fn()
                     events[2 * i + 1].record(stream)
                 events[-1].record(stream)
+                loop_s += time.perf_counter() - t_loop
             stream.synchronize()
             samples.extend(events[2 * i].elapsed_time(events[2 * i + 1]) for i in range(n))
             block_ms += events[-2].elapsed_time(events[-1])
             block_iters += n
             stopped = _stop(samples, spec, deadline)
             n = max(n, len(samples))  # double the samples each round
-    return Measurement(tuple(samples), "cuda_event", warm, first_ms, block_ms / block_iters, stopped, spec.cold_l2)
+    return Measurement(tuple(samples), "cuda_event", warm, first_ms, block_ms / block_iters, stopped, spec.cold_l2,
+                       loop_s / block_iters * 1e6)
