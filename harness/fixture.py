@@ -30,6 +30,7 @@ class CaseRecorder:
         self.session = session
         self.case = case
         self.model: ModelEntry = get_model(case.model)
+        self.built: Built | None = None
 
     @property
     def device(self) -> str:
@@ -60,6 +61,7 @@ class CaseRecorder:
 
     def runner(self) -> Runner:
         built = self.build()
+        self.built = built
         try:
             with nvtx_ranges.phase("load", self.case.id):
                 return self.session.backend(built.config.backend).load(built, self.case.settings)

@@ -64,7 +64,7 @@ def latency_table(res: Results) -> pd.DataFrame:
 def build_table(res: Results) -> pd.DataFrame:
     rows: dict[str, dict[str, Any]] = {}
     for r in res.records:
-        if r.get("metric") not in ("build_s", "engine_bytes"):
+        if r.get("metric") not in ("build_s", "engine_bytes") or r.get("batch") is not None:
             continue
         row = rows.setdefault(r["case_id"], {"case_id": r["case_id"], "model": r.get("model"),
                                              "variant": r.get("variant"), "shapes": r.get("shapes"),

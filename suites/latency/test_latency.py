@@ -9,6 +9,9 @@ from suites.helpers import perf, rtx
 @perf
 def test_latency(case, harness_case):
     runner = harness_case.runner()
+    built = harness_case.built
+    # build / compile time of this cell's build config (shared builds report the one build that made it)
+    harness_case.record("build_s", built.build_s, "s", from_disk_cache=built.from_disk_cache)
     batches = harness_case.model.input.batches(case.shapes)
     if case.shapes == "dynamic":
         r = harness_case.model.input.dynamic_batch
