@@ -52,7 +52,7 @@ def _md_rows(md: str, first_col: str) -> list[list[str]]:
 
 
 def test_report_numbers_equal_the_records(results):
-    md_path, html_path, _ = render_run(results)
+    md_path, html_path, *_ = render_run(results)
     md = md_path.read_text()
     rows = {(r[2], r[5]): r for r in _md_rows(md, "dynconv") if len(r) == 13}  # (batch, variant) -> row
     assert rows[("4", "eager")][7] == "2.5" and rows[("4", "compile")][7] == "1"
@@ -71,7 +71,7 @@ def test_cli_report_rerenders_saved_results(results, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "harness", "report", str(results), "--out", str(out)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    md, _, _ = render_run(results)  # the end-of-session path
+    md, *_ = render_run(results)  # the end-of-session path
     assert (out / "report.md").read_text() == md.read_text()  # same renderer, same saved results, same report
     assert sorted(p.name for p in (out / "plots").glob("*.png")) == ["latency-dynconv-cpu-default.png"]
 
@@ -82,7 +82,7 @@ def _chromium() -> str | None:
 
 @pytest.mark.skipif(_chromium() is None, reason="no headless Chromium on PATH (apt-get install chromium)")
 def test_html_opens_in_headless_chromium(results, tmp_path):
-    _, html_path, _ = render_run(results)
+    _, html_path, *_ = render_run(results)
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}"]
