@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.config import DEVICE_CHOICES, PROFILES, VARIANTS, RunConfig, check_out_dir, new_run_id, parse_list
+from harness.distributed import assign, check_gpus_exist, group_of, parse_gpus, visible_gpus
 from harness.errors import UsageError
 from harness.fixture import harness_case, harness_session  # noqa: F401  (fixtures registered by import)
 from harness.session import HarnessSession
@@ -22,6 +23,9 @@ from models import MODELS
 
 RUN_CONFIG = pytest.StashKey[RunConfig]()
 SESSION = pytest.StashKey[HarnessSession]()
+GPUS = pytest.StashKey[tuple[str, ...]]()
+WORKER_GPUS = pytest.StashKey[dict[str, str]]()
+_CONFIG: dict[str, pytest.Config] = {}  # pytest_runtest_logreport gets no config argument
 
 MARKERS = {
     "rtx": "needs a TensorRT-RTX runtime (an engine that deserializes and runs on this GPU)",
@@ -73,8 +77,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="engine / ONNX / inductor caches, keyed by model hash and options. Default: %(default)s")
     g.addoption("--harness-history", type=_arg(check_out_dir), default=None,
                 help="history folder: the run's latency summary is added to it at the end. Default: none")
+    g.addoption("--harness-gpus", type=_arg(parse_gpus), default=None,
+                help="spread cells over these GPUs with pytest-xdist, one worker per GPU, --dist loadgroup: a count (2) "
+                     "or indices (0,1). Default: with -n N, workers take the visible GPUs round robin")
     g.addoption("--harness-no-report", action="store_true", default=False,
                 help="write results but render no report at the end. Default: %(default)r")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """--harness-gpus N means -n N --dist loadgroup (set before pytest-xdist reads them)."""
+    gpus = config.getoption("--harness-gpus")
+    if gpus and hasattr(config.option, "numprocesses"):
+        if not config.option.numprocesses:
+            config.option.numprocesses = len(gpus)
+        if config.option.dist in ("no", "load"):
+            config.option.dist = "loadgroup"
+
+
+def _distributed(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", 0)) and getattr(config.option, "dist", "no") != "no"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -83,6 +105,12 @@ def pytest_configure(config: pytest.Config) -> None:
     opt = config.getoption
     profile = PROFILES[opt("--harness-profile")]
     worker = getattr(config, "workerinput", None)
+    if worker and worker.get("harness_gpu") is not None:  # before anything in this worker touches CUDA
+        os.environ["CUDA_VISIBLE_DEVICES"] = worker["harness_gpu"]
+    if worker is None and _distributed(config):
+        wanted = opt("--harness-gpus")
+        visible = visible_gpus()
+        config.stash[GPUS] = check_gpus_exist(wanted, visible) if wanted else visible
     run_id = opt("--harness-run-id") or (worker or {}).get("harness_run_id") or new_run_id()
     rc = RunConfig(
         profile=profile.name,
@@ -97,13 +125,35 @@ def pytest_configure(config: pytest.Config) -> None:
         history=opt("--harness-history"),
     )
     config.stash[RUN_CONFIG] = rc
-    config.stash[SESSION] = HarnessSession(rc, worker=(worker or {}).get("workerid", "main"))
+    _CONFIG["config"] = config
+    role = (worker or {}).get("workerid") or ("controller" if _distributed(config) else "main")
+    config.stash[SESSION] = HarnessSession(rc, worker=role, gpu=os.environ.get("CUDA_VISIBLE_DEVICES", "all"))
     # torch.compile's on-disk caches stay private to the run, never the per-user default.
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(rc.cache_dir / "inductor" / rc.run_id))
 
 
-def pytest_configure_node(node: Any) -> None:  # pytest-xdist: workers share the controller's run id
+def pytest_configure_node(node: Any) -> None:  # pytest-xdist: the run id and a GPU for each worker
     node.workerinput["harness_run_id"] = node.config.stash[RUN_CONFIG].run_id
+    gpu = assign(node.gateway.id, node.config.stash.get(GPUS, ()))
+    node.workerinput["harness_gpu"] = gpu
+    node.config.stash.setdefault(WORKER_GPUS, {})[node.gateway.id] = gpu or "all"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    hs = session.config.stash[SESSION]
+    if hs.worker == "controller":
+        hs.writer  # noqa: B018  (the controller writes the run's meta line before any worker writes a record)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Cells sharing a build config (or a traced child) carry one xdist_group: --dist loadgroup keeps them together."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        group = group_of(callspec.params) if callspec is not None else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(name=group))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -114,6 +164,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Attaches the cell's id and dimensions to the report; the process that collects reports (the xdist
+    controller, or the only process) writes the cell, so a worker that crashes still has its cell marked."""
     report: pytest.TestReport = yield
     callspec = getattr(item, "callspec", None)
     case = callspec.params.get("case") if callspec is not None else None
@@ -123,11 +175,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         case_id, dims = (callspec.id if callspec is not None else item.name), {"test": getattr(item, "originalname", item.name)}
     else:
         return report
-    outcome = _cell_outcome(report)
-    if outcome is not None:
-        session = item.config.stash[SESSION]
-        session.cell(case_id, item.nodeid, outcome[0], outcome[1], dims, report.duration)
+    hs = item.config.stash[SESSION]
+    report.user_properties.append(("harness_cell", {"case_id": case_id, "dims": dims, "worker": hs.worker, "gpu": hs.gpu}))
     return report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _CONFIG.get("config")
+    if config is None or hasattr(config, "workerinput"):
+        return
+    outcome = _cell_outcome(report)
+    if outcome is None:
+        return
+    info: dict[str, Any] | None = dict(report.user_properties).get("harness_cell")  # type: ignore[assignment]
+    if info is None:  # no cell attached: a crashed worker's report, or a test outside the suites
+        if not report.nodeid.startswith("suites/"):
+            return
+        node = getattr(report, "node", None)
+        worker = node.gateway.id if node is not None else "main"
+        info = {"case_id": report.nodeid.split("[", 1)[-1].rstrip("]") if "[" in report.nodeid else report.nodeid,
+                "dims": {}, "worker": worker, "gpu": config.stash.get(WORKER_GPUS, {}).get(worker, "?")}
+    hs = config.stash[SESSION]
+    hs.cell(info["case_id"], report.nodeid, outcome[0], outcome[1], {**info["dims"], "worker": info["worker"],
+                                                                      "gpu": info["gpu"]}, report.duration)
 
 
 def _in_suites(item: pytest.Item) -> bool:
@@ -135,7 +205,7 @@ def _in_suites(item: pytest.Item) -> bool:
 
 
 def _cell_outcome(report: pytest.TestReport) -> tuple[str, str] | None:
-    if report.when == "call" or (report.when == "setup" and not report.passed):
+    if report.when == "call" or (report.when != "teardown" and not report.passed):  # a crash report has when="???"
         if report.skipped:
             lr = report.longrepr
             reason = lr[2] if isinstance(lr, tuple) else str(lr)

@@ -66,9 +66,10 @@ def make_backend(name: str, cache_dir: Path) -> Backend:
 class HarnessSession:
     """One per pytest session (per worker). Results are written lazily: a run with no cell writes nothing."""
 
-    def __init__(self, config: RunConfig, *, worker: str = "main") -> None:
+    def __init__(self, config: RunConfig, *, worker: str = "main", gpu: str = "all") -> None:
         self.config = config
         self.worker = worker
+        self.gpu = gpu  # the physical GPU(s) this process sees (CUDA_VISIBLE_DEVICES), "all" when unpinned
         self.builds = BuildCache()
         self._backends: dict[str, Backend] = {}
         self._writer: ResultsWriter | None = None
@@ -150,7 +151,7 @@ class HarnessSession:
     def record(self, case_id: str, metric: str, value: float, unit: str, dims: dict[str, Any],
                samples: tuple[float, ...] | None = None, stats: dict[str, float] | None = None) -> None:
         data: dict[str, Any] = {"case_id": case_id, "metric": metric, "value": value, "unit": unit,
-                                "worker": self.worker, **dims}
+                                "worker": self.worker, "gpu": self.gpu, **dims}
         if samples is not None:
             data["samples"] = list(samples)
         if stats is not None:

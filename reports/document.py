@@ -73,6 +73,13 @@ def build_document(t: ReportTables, plots: list[str]) -> tuple[str, list[Section
         b = Section("Builds")
         b.tables.append(to_table(t.builds, ["model", "variant", "shapes", "build_s", "engine_bytes", "from_disk_cache"]))
         sections.append(b)
+    if not t.cells.empty and "worker" in t.cells.columns and t.cells["worker"].nunique() > 1:
+        w = Section("Workers")
+        w.paragraphs.append("Cells per pytest-xdist worker and the GPU it was pinned to (CUDA_VISIBLE_DEVICES).")
+        counts = (t.cells.assign(gpu=t.cells.get("gpu", "all")).groupby(["worker", "gpu"])["outcome"]
+                  .value_counts().unstack(fill_value=0).reset_index())
+        w.tables.append(to_table(counts, ["worker", "gpu", "passed", "skipped", "failed"]))
+        sections.append(w)
     sk = Section("Skipped cells")
     if t.skipped.empty:
         sk.paragraphs.append("No cell was skipped.")

@@ -1,0 +1,84 @@
+"""pytest-xdist scale-out: merged results, a crashed worker loses only its cell, build groups stay together."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.distributed import assign, check_gpus_exist, group_of, parse_gpus
+from harness.errors import UsageError
+from harness.results import read_results
+
+ROOT = Path(__file__).resolve().parents[2]
+pytest.importorskip("xdist", reason="pytest-xdist is not installed: pip install '.[dev]'")
+
+SUITE = textwrap.dedent("""
+    import os
+    import pytest
+    from harness.cases import Case
+
+    CASES = [Case(m, v, "static") for m in ("dynconv", "resnet18") for v in ("eager", "compile")]
+
+    @pytest.mark.parametrize("case", CASES * 1, ids=[c.id for c in CASES])
+    @pytest.mark.parametrize("rep", [0, 1, 2])
+    def test_cell(case, rep):
+        assert case.model in ("dynconv", "resnet18")
+
+    def test_crash():
+        os._exit(3)  # the worker dies mid-cell, as after a sticky CUDA error
+
+    def test_after_crash():
+        assert True
+""")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    proj = tmp_path_factory.mktemp("proj")
+    (proj / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
+    (proj / "suites").mkdir()
+    (proj / "suites" / "test_dist.py").write_text(SUITE)
+    out = proj / "out"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "-n", "2", "--dist", "load", "-p", "no:cacheprovider",
+                           f"--harness-out={out}", "--harness-no-report", f"--rootdir={proj}"], cwd=proj,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return proc, read_results(next(out.glob("*/results.jsonl")))
+
+
+def test_crashed_worker_loses_only_its_cell(run):
+    proc, res = run
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    cells = {c["nodeid"].split("::")[-1]: c for c in res.cells}
+    assert cells["test_crash"]["outcome"] == "failed" and "crashed" in cells["test_crash"]["reason"]
+    assert cells["test_after_crash"]["outcome"] == "passed"
+    assert sum(c["outcome"] == "passed" for c in res.cells) == 12 + 1
+    assert res.meta_lines == 1 and res.meta["run_id"] and res.torn == 0
+
+
+def test_gpu_options():
+    assert parse_gpus("2") == (0, 1) and parse_gpus("0,3") == (0, 3)
+    for bad in ("x", "0", "1,1", "-1"):
+        with pytest.raises(UsageError, match="Fix:"):
+            parse_gpus(bad)
+    assert [assign(f"gw{i}", ("0", "1")) for i in range(3)] == ["0", "1", "0"]
+    assert assign("main", ("0",)) is None
+    assert check_gpus_exist((1,), ("4", "5")) == ("5",)
+    with pytest.raises(UsageError, match="has 1 GPU"):
+        check_gpus_exist((0, 1), ("0",))
+    with pytest.raises(UsageError, match="no GPU"):
+        check_gpus_exist((0,), ())
+
+
+def test_groups():
+    from harness.cases import Case
+    from harness.trace.child import TraceSpec
+
+    a, b = Case("dynconv", "eager", "static", "caller"), Case("dynconv", "eager", "static", "green16")
+    assert group_of({"case": a}) == group_of({"case": b}) != group_of({"case": Case("dynconv", "eager", "dynamic")})
+    assert group_of({"spec": TraceSpec("resnet18", "eager", "static", "caller")}) == "trace-resnet18"
+    assert group_of({"x": 1}) is None
