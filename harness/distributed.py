@@ -1,7 +1,7 @@
 """Spreading cells over the GPUs of one host with pytest-xdist: one worker per GPU, builds kept together.
 
 The controller lists the visible GPUs without initialising CUDA (``CUDA_VISIBLE_DEVICES`` or
-``nvidia-smi``) and hands worker ``gwK`` the K-th of them (round robin); the worker sets
+``nvidia-smi``) and hands each new worker the GPU fewest live workers hold; the worker sets
 ``CUDA_VISIBLE_DEVICES`` in ``pytest_configure``, before anything touches CUDA. Cells sharing a build
 config carry one ``xdist_group`` so ``--dist loadgroup`` keeps them on one worker: nothing is built twice.
 """
@@ -45,11 +45,14 @@ def visible_gpus() -> tuple[str, ...]:
     return tuple(line.strip() for line in out.stdout.splitlines() if line.strip())
 
 
-def assign(worker_id: str, gpus: tuple[str, ...]) -> str | None:
-    m = WORKER_ID.match(worker_id)
-    if not m or not gpus:
+def assign(worker_id: str, gpus: tuple[str, ...], live: dict[str, str] | None = None) -> str | None:
+    """The GPU for a new worker: the one fewest live workers hold (``live``: worker id -> GPU), ties to the
+    earliest in ``gpus``. So ``gw0``, ``gw1`` get GPUs 0, 1, and the replacement of a crashed worker gets the
+    GPU the crashed one held, whatever id pytest-xdist gives it."""
+    if not WORKER_ID.match(worker_id) or not gpus:
         return None
-    return gpus[int(m.group(1)) % len(gpus)]
+    held = list((live or {}).values())
+    return min(gpus, key=lambda g: (held.count(g), gpus.index(g)))
 
 
 def check_gpus_exist(wanted: tuple[int, ...], visible: tuple[str, ...]) -> tuple[str, ...]:
@@ -72,3 +75,28 @@ def group_of(params: dict[str, Any]) -> str | None:
     if spec is not None and hasattr(spec, "model"):
         return f"trace-{spec.model}"  # one traced child per model and worker
     return None
+
+
+def tag_group(item: Any, group: str) -> None:
+    """Suffix a collected item's node id with ``@group``, the form pytest-xdist's ``loadgroup`` scheduler reads.
+
+    pytest-xdist 3.8 does this itself by assigning ``item._nodeid``, which pytest 9.2 no longer reads (node ids
+    became ``NodeId`` objects in ``item._id``): there ``loadgroup`` silently schedules every test on its own.
+    Tagging here works under both; an id pytest-xdist already tagged is left alone.
+    """
+    nodeid = item.nodeid
+    if nodeid.rfind("@") > nodeid.rfind("]"):
+        return
+    tagged = f"{nodeid}@{group}"
+    if hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(tagged)
+    else:
+        item._nodeid = tagged
+
+
+def untagged(nodeid: str) -> str:
+    """The node id without its ``@group`` suffix."""
+    return nodeid[: nodeid.rfind("@")] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+

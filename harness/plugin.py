@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from harness.config import DEVICE_CHOICES, PROFILES, VARIANTS, RunConfig, check_out_dir, new_run_id, parse_list
-from harness.distributed import assign, check_gpus_exist, group_of, parse_gpus, visible_gpus
+from harness.distributed import assign, check_gpus_exist, group_of, parse_gpus, tag_group, untagged, visible_gpus
 from harness.errors import UsageError
 from harness.fixture import harness_case, harness_session  # noqa: F401  (fixtures registered by import)
 from harness.session import HarnessSession
@@ -24,7 +24,8 @@ from models import MODELS
 RUN_CONFIG = pytest.StashKey[RunConfig]()
 SESSION = pytest.StashKey[HarnessSession]()
 GPUS = pytest.StashKey[tuple[str, ...]]()
-WORKER_GPUS = pytest.StashKey[dict[str, str]]()
+WORKER_GPUS = pytest.StashKey[dict[str, str]]()  # every worker ever started -> its GPU (for crash reports)
+LIVE_GPUS = pytest.StashKey[dict[str, str]]()  # workers alive now -> their GPU
 _CONFIG: dict[str, pytest.Config] = {}  # pytest_runtest_logreport gets no config argument
 
 MARKERS = {
@@ -79,16 +80,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="history folder: the run's latency summary is added to it at the end. Default: none")
     g.addoption("--harness-gpus", type=_arg(parse_gpus), default=None,
                 help="spread cells over these GPUs with pytest-xdist, one worker per GPU, --dist loadgroup: a count (2) "
-                     "or indices (0,1). Default: with -n N, workers take the visible GPUs round robin")
+                     "or indices (0,1). Default: with -n N, each worker takes the visible GPU fewest workers hold")
     g.addoption("--harness-no-report", action="store_true", default=False,
                 help="write results but render no report at the end. Default: %(default)r")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """--harness-gpus N means -n N --dist loadgroup (set before pytest-xdist reads them)."""
+    """--harness-gpus N means -n N --dist loadgroup (set before pytest-xdist reads them). Workers get the same
+    command line but must stay workers: pytest-xdist has already reset their -n, so this hook leaves them alone."""
     gpus = config.getoption("--harness-gpus")
-    if gpus and hasattr(config.option, "numprocesses"):
+    if gpus and hasattr(config.option, "numprocesses") and not hasattr(config, "workerinput"):
         if not config.option.numprocesses:
             config.option.numprocesses = len(gpus)
         if config.option.dist in ("no", "load"):
@@ -107,6 +109,10 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", None)
     if worker and worker.get("harness_gpu") is not None:  # before anything in this worker touches CUDA
         os.environ["CUDA_VISIBLE_DEVICES"] = worker["harness_gpu"]
+    if worker and worker.get("harness_loadgroup"):
+        # A worker re-parses the command line, where --harness-gpus stood for --dist loadgroup: without this,
+        # pytest-xdist would not suffix node ids with their group and every cell would be its own unit.
+        config.option.loadgroup = True
     if worker is None and _distributed(config):
         wanted = opt("--harness-gpus")
         visible = visible_gpus()
@@ -132,11 +138,31 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(rc.cache_dir / "inductor" / rc.run_id))
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:  # pytest-xdist: the run id and a GPU for each worker
     node.workerinput["harness_run_id"] = node.config.stash[RUN_CONFIG].run_id
-    gpu = assign(node.gateway.id, node.config.stash.get(GPUS, ()))
+    node.workerinput["harness_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
+    live = node.config.stash.setdefault(LIVE_GPUS, {})
+    gpu = assign(node.gateway.id, node.config.stash.get(GPUS, ()), live)
     node.workerinput["harness_gpu"] = gpu
+    if gpu is not None:
+        live[node.gateway.id] = gpu
     node.config.stash.setdefault(WORKER_GPUS, {})[node.gateway.id] = gpu or "all"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:  # a finished or crashed worker frees its GPU
+    node.config.stash.get(LIVE_GPUS, {}).pop(node.gateway.id, None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with crash handling that loses only the crashed cell (``harness.xdist_sched``)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from harness.xdist_sched import CrashSafeLoadGroupScheduling
+
+    return CrashSafeLoadGroupScheduling(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -154,6 +180,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = group_of(callspec.params) if callspec is not None else None
         if group:
             item.add_marker(pytest.mark.xdist_group(name=group))
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a loadgroup worker, after pytest-xdist's own tagging (which pytest 9.2 ignores): see ``tag_group``."""
+    if hasattr(config, "workerinput") and config.getvalue("loadgroup"):
+        for item in items:
+            group = next((m.kwargs.get("name") for m in item.iter_markers("xdist_group")), None)
+            if group:
+                tag_group(item, str(group))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -193,10 +229,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             return
         node = getattr(report, "node", None)
         worker = node.gateway.id if node is not None else "main"
-        info = {"case_id": report.nodeid.split("[", 1)[-1].rstrip("]") if "[" in report.nodeid else report.nodeid,
+        nodeid = untagged(report.nodeid)
+        info = {"case_id": nodeid.split("[", 1)[-1].rstrip("]") if "[" in nodeid else nodeid,
                 "dims": {}, "worker": worker, "gpu": config.stash.get(WORKER_GPUS, {}).get(worker, "?")}
     hs = config.stash[SESSION]
-    hs.cell(info["case_id"], report.nodeid, outcome[0], outcome[1], {**info["dims"], "worker": info["worker"],
+    hs.cell(info["case_id"], untagged(report.nodeid), outcome[0], outcome[1], {**info["dims"], "worker": info["worker"],
                                                                       "gpu": info["gpu"]}, report.duration)
 
 

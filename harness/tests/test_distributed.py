@@ -23,41 +23,61 @@ SUITE = textwrap.dedent("""
     from harness.cases import Case
 
     CASES = [Case(m, v, "static") for m in ("dynconv", "resnet18") for v in ("eager", "compile")]
+    IDS = [c.id for c in CASES]
 
-    @pytest.mark.parametrize("case", CASES * 1, ids=[c.id for c in CASES])
+    @pytest.mark.parametrize("case", CASES, ids=IDS)
     @pytest.mark.parametrize("rep", [0, 1, 2])
     def test_cell(case, rep):
-        assert case.model in ("dynconv", "resnet18")
+        assert os.environ["CUDA_VISIBLE_DEVICES"] in ("7", "9")  # pinned before the test ran
 
-    def test_crash():
+    @pytest.mark.parametrize("case", CASES[:1], ids=IDS[:1])
+    def test_crash(case):
         os._exit(3)  # the worker dies mid-cell, as after a sticky CUDA error
 
-    def test_after_crash():
+    @pytest.mark.parametrize("case", CASES[:1], ids=IDS[:1])
+    def test_after_crash(case):  # same build group as the crash: must still run, on the replacement worker
         assert True
 """)
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
+    """Two fake GPUs (7, 9) through CUDA_VISIBLE_DEVICES; --harness-gpus 2 means -n 2 --dist loadgroup."""
     proj = tmp_path_factory.mktemp("proj")
     (proj / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
     (proj / "suites").mkdir()
     (proj / "suites" / "test_dist.py").write_text(SUITE)
     out = proj / "out"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "-n", "2", "--dist", "load", "-p", "no:cacheprovider",
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "7,9"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "--harness-gpus", "2", "-p", "no:cacheprovider",
                            f"--harness-out={out}", "--harness-no-report", f"--rootdir={proj}"], cwd=proj,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          capture_output=True, text=True, timeout=180, env=env)
     return proc, read_results(next(out.glob("*/results.jsonl")))
 
 
 def test_crashed_worker_loses_only_its_cell(run):
     proc, res = run
     assert proc.returncode == 1, proc.stdout[-3000:]
-    cells = {c["nodeid"].split("::")[-1]: c for c in res.cells}
+    assert "loadgroup" in proc.stdout or "replacing crashed worker" in proc.stdout, proc.stdout[-3000:]
+    cells = {c["nodeid"].split("::")[-1].split("[")[0]: c for c in res.cells if "test_cell" not in c["nodeid"]}
     assert cells["test_crash"]["outcome"] == "failed" and "crashed" in cells["test_crash"]["reason"]
     assert cells["test_after_crash"]["outcome"] == "passed"
-    assert sum(c["outcome"] == "passed" for c in res.cells) == 12 + 1
+    assert [c["outcome"] for c in res.cells].count("passed") == 12 + 1
+    assert len(res.cells) == 14  # every cell once: the crashed one is not run again
     assert res.meta_lines == 1 and res.meta["run_id"] and res.torn == 0
+
+
+def test_groups_stay_on_one_worker_and_gpu(run):
+    _, res = run
+    by_group: dict[str, set[tuple[str, str]]] = {}
+    for c in res.cells:
+        if "test_cell" in c["nodeid"]:
+            by_group.setdefault(c["case_id"].rsplit("-stream", 1)[0], set()).add((c["worker"], c["gpu"]))
+    assert len(by_group) == 4 and all(len(v) == 1 for v in by_group.values()), by_group
+    gpus = {c["worker"]: c["gpu"] for c in res.cells}
+    assert set(gpus.values()) <= {"7", "9"} and len(set(gpus.values())) == 2, gpus
+    crashed, after = (next(c for c in res.cells if t in c["nodeid"]) for t in ("test_crash", "test_after_crash"))
+    assert after["worker"] != crashed["worker"], (crashed, after)  # the rest of the group went to a live worker
 
 
 def test_gpu_options():
@@ -65,7 +85,9 @@ def test_gpu_options():
     for bad in ("x", "0", "1,1", "-1"):
         with pytest.raises(UsageError, match="Fix:"):
             parse_gpus(bad)
-    assert [assign(f"gw{i}", ("0", "1")) for i in range(3)] == ["0", "1", "0"]
+    assert [assign(f"gw{i}", ("0", "1"), live) for i, live in enumerate(({}, {"gw0": "0"}, {"gw0": "0", "gw1": "1"}))] \
+        == ["0", "1", "0"]
+    assert assign("gw2", ("0", "1"), {"gw0": "0"}) == "1"  # replaces the crashed gw1 on its GPU
     assert assign("main", ("0",)) is None
     assert check_gpus_exist((1,), ("4", "5")) == ("5",)
     with pytest.raises(UsageError, match="has 1 GPU"):

@@ -1,0 +1,36 @@
+"""A ``--dist loadgroup`` scheduler that survives a worker crash (pytest-xdist 3.x).
+
+pytest-xdist's ``LoadScopeScheduling.remove_node`` puts a crashed worker's whole work unit back in the
+queue with the crashed test still pending, so the replacement worker runs the crashing test again, and
+crashes again, until the restart limit ends the run and drops every cell still queued. Here the crashed
+test counts as done (pytest-xdist reports it as failed, and the harness marks the cell), and the rest of
+the unit goes back to the front of the queue: the group stays together on the replacement worker.
+
+Imported only when pytest-xdist runs the session (``pytest_xdist_make_scheduler`` in ``harness.plugin``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xdist.scheduler import LoadGroupScheduling
+
+
+class CrashSafeLoadGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
+    """``loadgroup`` whose crash handling loses only the test that was running when the worker died."""
+
+    def remove_node(self, node: Any) -> str | None:
+        workload: dict[str, dict[str, bool]] = self.assigned_work.pop(node)
+        pending = [(scope, nodeid) for scope, unit in workload.items() for nodeid, done in unit.items() if not done]
+        if not pending:
+            return None
+        # A worker runs its assigned tests in order: the first one not reported complete is the one that crashed.
+        crash_scope, crashitem = pending[0]
+        workload[crash_scope][crashitem] = True
+        for scope, unit in reversed(list(workload.items())):
+            if not all(unit.values()):
+                self.workqueue[scope] = unit
+                self.workqueue.move_to_end(scope, last=False)
+        for other in self.assigned_work:
+            self._reschedule(other)
+        return crashitem
