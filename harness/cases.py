@@ -6,13 +6,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.backends.base import RunSettings
+from harness.errors import UnknownChoiceError
 
 SHORT_SHAPES = {"static": "sta", "dynamic": "dyn"}
 
 
+RTX_VARIANTS = ("trt_rtx", "torch_trt")  # variants with TensorRT-RTX runtime knobs: their ids always name them
+CACHE_STATES = ("off", "cold", "warm", "corrupt")
+
+
 @dataclass(frozen=True)
 class Case:
-    """What one test cell runs. ``id`` reads like ``resnet18-dyn-eager-stream=default``."""
+    """What one test cell runs. ``id`` reads like ``resnet18-dyn-eager-stream=default`` or, for a variant with
+    TensorRT-RTX knobs, ``resnet18-dyn-torch_trt-cg=whole_graph_capture-ks=lazy-cache=warm-mode=subgraph-rt=cpp-stream=green16``.
+
+    ``cache`` is the runtime-cache state the cell starts from (its path is the run's own, decided at run time).
+    """
 
     model: str
     variant: str
@@ -20,14 +29,19 @@ class Case:
     stream: str = "default"
     settings: RunSettings = field(default_factory=RunSettings)
     extra: tuple[tuple[str, str], ...] = ()
+    cache: str = "off"
+
+    def __post_init__(self) -> None:
+        if self.cache not in CACHE_STATES:
+            raise UnknownChoiceError("runtime-cache state", self.cache, CACHE_STATES)
 
     @property
     def id(self) -> str:
         parts = [self.model, SHORT_SHAPES.get(self.shapes, self.shapes), self.variant]
-        if not self.settings.is_default:
-            s = self.settings
-            parts += [f"cg={s.cuda_graph_strategy}", f"ks={s.kernel_strategy}",
-                      f"cache={'on' if s.runtime_cache else 'off'}"]
+        if self.variant in RTX_VARIANTS or not self.settings.is_default:
+            parts += [f"cg={self.settings.cuda_graph_strategy}", f"ks={self.settings.kernel_strategy}"]
+        if self.variant in RTX_VARIANTS or self.cache != "off":
+            parts.append(f"cache={self.cache}")
         parts += [f"{k}={v}" for k, v in self.extra]
         parts.append(f"stream={self.stream}")
         return "-".join(parts)
@@ -35,7 +49,7 @@ class Case:
     def dims(self) -> dict[str, Any]:
         return {"model": self.model, "variant": self.variant, "shapes": self.shapes, "stream": self.stream,
                 "strategy": self.settings.cuda_graph_strategy, "kernel_strategy": self.settings.kernel_strategy,
-                "runtime_cache": bool(self.settings.runtime_cache), **dict(self.extra)}
+                "runtime_cache": self.cache, **dict(self.extra)}
 
 
 def case_ids(cases: list[Case]) -> list[str]:

@@ -40,8 +40,9 @@ class CaseRecorder:
     def build_config(self) -> BuildConfig:
         return self.session.build_config(self.case.variant, self.case.model, self.case.shapes, self.case.extra)
 
-    def require(self) -> None:
-        """Skip unless this machine can run the cell; reject a bad config before any build."""
+    def require(self, by_profile: bool = True) -> None:
+        """Skip unless this machine can run the cell; reject a bad config before any build. ``by_profile=False``:
+        a conformance cell that runs whatever the profile's latency variants are (--harness-backends still rules)."""
         cfg = self.build_config
         backend = self.session.backend(cfg.backend)
         backend.validate(cfg, self.case.settings)
@@ -49,7 +50,7 @@ class CaseRecorder:
         if reason:
             pytest.skip(reason)
         rc, device = self.session.config, self.session.device
-        if self.case.variant not in rc.variants_for(device):
+        if (by_profile or rc.variants) and self.case.variant not in rc.variants_for(device):
             how = "--harness-backends" if rc.variants else f"profile {rc.profile!r}"
             pytest.skip(f"{how} does not run variant {self.case.variant!r} on a {device} machine "
                         f"(it runs {list(rc.variants_for(device))})")

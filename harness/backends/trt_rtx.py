@@ -18,6 +18,7 @@ from harness.backends.base import BuildConfig, Built, RunSettings, reject_option
 from harness.backends.trt_rtx_lib import CapturingLogger, refusal_text
 from harness.errors import CapabilityMissing
 from harness.results import write_atomic
+from harness.runtime_cache import CacheFile, CacheLoad
 
 if TYPE_CHECKING:
     import torch
@@ -69,38 +70,27 @@ class TrtRtxRunner:
         self.config.dynamic_shapes_kernel_specialization_strategy = getattr(
             trt.DynamicShapesKernelSpecializationStrategy, settings.kernel_strategy.upper())
         self.cache = None
-        self.cache_loaded_bytes = 0
+        self.cache_load: CacheLoad | None = None
         if settings.runtime_cache:
             self.cache = self.config.create_runtime_cache()
             with nvtx_ranges.phase("cache_load", settings.runtime_cache):
-                self.cache_loaded_bytes = self._load_cache(Path(settings.runtime_cache))
+                # corrupt or mismatched bytes: deserialize says False, a cold start reported as "rejected"
+                self.cache_load = CacheFile(Path(settings.runtime_cache)).load(self.cache.deserialize)
             self.config.set_runtime_cache(self.cache)
         self.context = engine.create_execution_context(self.config)
         self.input_name = engine.get_tensor_name(0)
         self.output_name = engine.get_tensor_name(1)
         self.last_stream = ""
 
-    def _load_cache(self, path: Path) -> int:
-        from filelock import FileLock
-
-        with FileLock(str(path) + ".lock", timeout=10):
-            data = path.read_bytes() if path.exists() else b""
-        assert self.cache is not None
-        if data and not self.cache.deserialize(data):
-            return -1  # corrupt or mismatched: a cold start, reported as such
-        return len(data)
+    def cache_bytes(self) -> int:
+        return len(memoryview(self.cache.serialize())) if self.cache is not None else 0
 
     def save_cache(self) -> int:
         if self.cache is None or not self.settings.runtime_cache:
             return 0
-        from filelock import FileLock
-
-        data = bytes(memoryview(self.cache.serialize()))
-        if data:
-            path = Path(self.settings.runtime_cache)
-            with nvtx_ranges.phase("cache_save", str(path)), FileLock(str(path) + ".lock", timeout=10):
-                write_atomic(path, data)
-        return len(data)
+        path = Path(self.settings.runtime_cache)
+        with nvtx_ranges.phase("cache_save", str(path)):
+            return CacheFile(path).save(bytes(memoryview(self.cache.serialize())))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         import torch
@@ -124,7 +114,7 @@ class TrtRtxRunner:
         return {"runtime": "tensorrt_rtx", "stream": self.last_stream,
                 "cuda_graph_strategy": self.settings.cuda_graph_strategy,
                 "kernel_strategy": self.settings.kernel_strategy,
-                "runtime_cache_loaded_bytes": str(self.cache_loaded_bytes)}
+                "runtime_cache": self.cache_load.status if self.cache_load else "off"}
 
 
 class TrtRtxBackend:

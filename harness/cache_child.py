@@ -1,0 +1,153 @@
+"""One runtime-cache phase in a fresh process: ``python -m harness.cache_child SPEC_JSON``.
+
+A cache hit is only a hit when a process that never saw the model finds it on disk, so every phase
+(cold, warm, corrupt) is its own process. It prints one JSON line: the evidence the verdicts in
+``harness.runtime_cache`` read, the first-inference latency, and whether the output met the accuracy rule.
+
+- ``compile``: ``torch.compile`` with ``TORCHINDUCTOR_CACHE_DIR`` set to the spec's directory before torch
+  is imported; evidence = inductor's FX-graph and AOTAutograd cache counters.
+- ``trt_rtx``: the native adapter with a runtime cache file; evidence = load status, bytes loaded before
+  the first forward, cache size after it; the cache is saved at the end, as an autosave would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UnknownChoiceError
+
+CACHE_BACKENDS = ("compile", "trt_rtx", "torch_trt")
+
+
+@dataclass(frozen=True)
+class CacheRun:
+    backend: str
+    model: str
+    shapes: str
+    device: str
+    cache_path: str  # inductor: a directory; trt_rtx: the cache file
+    build_dir: str = ".harness-cache"  # where the trt_rtx engine is cached (built once, shared by phases)
+
+    def __post_init__(self) -> None:
+        if self.backend not in CACHE_BACKENDS:
+            raise UnknownChoiceError("runtime-cache backend", self.backend, CACHE_BACKENDS)
+
+
+def run_phase(spec: CacheRun, timeout_s: float = 900) -> dict[str, Any]:
+    """Run one phase in a fresh process; a crash or timeout comes back as ``{"error": ...}``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    if spec.backend == "compile":
+        env["TORCHINDUCTOR_CACHE_DIR"] = spec.cache_path
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "harness.cache_child", json.dumps(asdict(spec))], env=env,
+                              capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout_s:.0f} s"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-1500:]}"}
+    out: dict[str, Any] = json.loads(lines[-1])
+    out["process_s"] = time.perf_counter() - t0
+    return out
+
+
+def _first_call(runner: Any, x: Any, device: str) -> tuple[Any, float]:
+    import torch
+
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        y = runner(x)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return y, (time.perf_counter() - t0) * 1e3
+
+
+def _compile(spec: CacheRun) -> dict[str, Any]:
+    import torch
+    from torch._dynamo.utils import counters
+
+    from models import get_model
+
+    model = get_model(spec.model)
+    x = model.make_input(model.input.static_batch, device=spec.device)
+    compiled = torch.compile(model.build().to(spec.device), dynamic=spec.shapes == "dynamic")
+    y, first_ms = _first_call(compiled, x, spec.device)
+    acc = model.accuracy.check(y, model.reference(x.cpu()))
+    return {**{k: int(v) for k, v in counters["inductor"].items() if "cache" in k},
+            **{k: int(v) for k, v in counters["aot_autograd"].items() if "cache" in k},
+            "first_call_ms": first_ms, "accuracy_ok": acc.ok, "accuracy": acc.why,
+            "cache_files": sum(1 for p in Path(spec.cache_path).rglob("*") if p.is_file())}
+
+
+def _trt_rtx(spec: CacheRun) -> dict[str, Any]:
+    from harness.backends.base import BuildConfig, RunSettings
+    from harness.backends.trt_rtx import TrtRtxBackend
+    from models import get_model
+
+    model = get_model(spec.model)
+    backend = TrtRtxBackend(Path(spec.build_dir))
+    cfg = BuildConfig("trt_rtx", spec.model, spec.shapes, "cuda")  # type: ignore[arg-type]
+    runner = backend.load(backend.build(model, cfg), RunSettings(runtime_cache=spec.cache_path))
+    x = model.make_input(model.input.static_batch, device="cuda")
+    y, first_ms = _first_call(runner, x, "cuda")
+    acc = model.accuracy.check(y, model.reference(x.cpu()))
+    after = runner.cache_bytes()
+    return {"load_status": runner.cache_load.status if runner.cache_load else "none",
+            "file_bytes": runner.cache_load.size if runner.cache_load else 0,
+            "loaded_bytes": runner.cache_load.size if runner.cache_load and runner.cache_load.status == "loaded" else 0,
+            "cache_bytes_after": after, "saved_bytes": runner.save_cache(), "first_call_ms": first_ms,
+            "accuracy_ok": acc.ok, "accuracy": acc.why}
+
+
+def _torch_trt(spec: CacheRun) -> dict[str, Any]:
+    """Thin: Torch-TensorRT's implicit per-module cache handle and the spec's signals (spec "Runtime cache":
+    C++ ``mod._implicit_cache_handle._handle.serialize().numel()``, Python ``._handle._pending_warm_bytes``)."""
+    from harness.backends.base import BuildConfig, RunSettings
+    from harness.backends.torch_trt import TorchTrtBackend
+    from models import get_model
+
+    model = get_model(spec.model)
+    backend = TorchTrtBackend(Path(spec.build_dir))
+    cfg = BuildConfig("torch_trt", spec.model, spec.shapes, "cuda")  # type: ignore[arg-type]
+    file_bytes = Path(spec.cache_path).stat().st_size if Path(spec.cache_path).exists() else 0
+    runner = backend.load(backend.build(model, cfg), RunSettings(runtime_cache=spec.cache_path))
+    handle = runner.trt_modules()[0]._implicit_cache_handle
+    inner = handle._handle
+    pending = int(inner.serialize().numel()) if handle.is_cpp_runtime() else int(getattr(inner, "_pending_warm_bytes", 0))
+    x = model.make_input(model.input.static_batch, device="cuda")
+    y, first_ms = _first_call(runner, x, "cuda")
+    acc = model.accuracy.check(y, model.reference(x.cpu()))
+    after = int(inner.serialize().numel()) if handle.has_cache() else 0
+    status = "missing" if file_bytes == 0 else ("loaded" if pending == file_bytes else "rejected")
+    handle.save()
+    return {"load_status": status, "file_bytes": file_bytes, "loaded_bytes": pending, "cache_bytes_after": after,
+            "first_call_ms": first_ms, "accuracy_ok": acc.ok, "accuracy": acc.why}
+
+
+PHASES = {"compile": _compile, "trt_rtx": _trt_rtx, "torch_trt": _torch_trt}
+
+
+def main(raw: str) -> int:
+    spec = CacheRun(**json.loads(raw))
+    try:
+        out = PHASES[spec.backend](spec)
+    except Exception as exc:  # reported, never a traceback in place of the evidence
+        from harness.errors import CapabilityMissing
+
+        key = "unavailable" if isinstance(exc, CapabilityMissing) else "error"
+        out = {key: f"{type(exc).__name__}: {exc}"}
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

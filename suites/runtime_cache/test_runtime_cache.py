@@ -1,0 +1,106 @@
+"""Runtime caches: cold and warm starts in fresh processes, corrupt files, concurrent savers, isolation.
+
+For each backend the cold process writes the cache and a fresh warm process must hit it: inductor by its
+own counters, TensorRT-RTX (native and through Torch-TensorRT) by the spec's signals ("Runtime cache":
+pending bytes equal the file before the first forward, ``has_cache()`` after, no growth). Each verdict is
+also applied to a run that did not hit (the cold run itself, a corrupt file), where it must fail.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import UsageError
+from harness.runtime_cache import cache_problems, check_isolated, isolated_path, torchtrt_default_path
+
+SPEC_CACHE = "spec Runtime cache (2.14)"
+
+
+def _skip_unless_runs(harness_case) -> None:
+    harness_case.require(by_profile=False)
+    if harness_case.case.variant == "trt_rtx":  # the cache lives in an execution context: the engine must run here
+        cap = harness_case.session.env.cap("trt_rtx_run")
+        if not cap.ok:
+            pytest.skip(cap.reason)
+
+
+def _evidence(harness_case, ev, state: str) -> dict:
+    if "unavailable" in ev:
+        pytest.skip(ev["unavailable"])
+    assert "error" not in ev, f"{state} process: {ev['error']}"
+    assert ev["accuracy_ok"], f"{state} process output: {ev['accuracy']}"
+    harness_case.record("first_call_ms", ev["first_call_ms"], "ms", start=state, clock="host",
+                        process_s=round(ev.get("process_s", 0.0), 2),
+                        evidence={k: v for k, v in ev.items() if isinstance(v, int) and not isinstance(v, bool)})
+    return ev
+
+
+def test_cold_then_warm(case, harness_case, cold_runs):
+    _skip_unless_runs(harness_case)
+    variant = case.variant
+    path, cold = cold_runs.cold(case)
+    cold = _evidence(harness_case, cold, "cold")
+    assert not cache_problems(variant, cold, "cold"), (SPEC_CACHE, cache_problems(variant, cold, "cold"))
+    assert path.exists(), f"the cold process left no cache at {path}"
+    warm_path = cold_runs.copy(case, "warm")
+    warm = _evidence(harness_case, cold_runs.phase(case, warm_path), "warm")
+    problems = cache_problems(variant, warm, "warm")
+    assert not problems, (SPEC_CACHE, problems)
+    # negative control: the cold run is a cache that was not hit; the warm verdict must say so
+    assert cache_problems(variant, cold, "warm"), "the warm verdict passed a run that did not hit the cache"
+    speedup = cold["first_call_ms"] / warm["first_call_ms"]
+    harness_case.record("warm_speedup", speedup, "x", cold_ms=cold["first_call_ms"], warm_ms=warm["first_call_ms"])
+
+
+def test_corrupt_cache_is_a_cold_start(case, harness_case, cold_runs):
+    """A cache file the library cannot read is a cold start, reported as such, never a crash (spec Runtime cache:
+    deserialize returns False and Torch-TensorRT ignores it)."""
+    from harness.runtime_cache import corrupt_in_place
+
+    _skip_unless_runs(harness_case)
+    path = cold_runs.copy(case, "corrupt")
+    entries = ("fxgraph", "aotautograd")  # inductor's cache entries; compiled kernels beside them stay intact
+    files = [p for p in path.rglob("*") if p.is_file() and p.relative_to(path).parts[0] in entries] \
+        if path.is_dir() else [path]
+    assert corrupt_in_place(files) > 0, f"nothing to corrupt under {path}"
+    ev = _evidence(harness_case, cold_runs.phase(case, path), "corrupt")
+    problems = cache_problems(case.variant, ev, "corrupt_cold")
+    assert not problems, (SPEC_CACHE, problems)
+    assert cache_problems(case.variant, ev, "warm"), "the warm verdict passed a start from a corrupt cache"
+    seen = {k: ev[k] for k in ("fxgraph_cache_hit", "fxgraph_cache_miss", "load_status") if k in ev}
+    harness_case.finding(f"{len(files)} corrupt cache file(s): a cold start, no crash ({seen})", SPEC_CACHE)
+
+
+WRITERS, ROUNDS = 8, 5
+
+
+def test_concurrent_savers_leave_no_corrupt_file(harness_session, tmp_path):
+    """8 processes load, add and save one cache path under the lock: 0 corrupt files; lost updates counted."""
+    from harness.cache_contend import contend, to_dict
+
+    c = contend(tmp_path / "runtime_cache.bin", WRITERS, ROUNDS, "locked")
+    assert not c.errors, c.errors
+    assert c.corrupt_files == 0, to_dict(c)
+    assert c.final_entries >= 1 and c.lost_updates == c.updates - c.final_entries, to_dict(c)
+    dims = {"model": "-", "variant": "cache_file", "shapes": "-", "stream": "-", "device": "host", **to_dict(c)}
+    harness_session.record("concurrent_savers", "lost_updates", float(c.lost_updates), "updates", dims)
+    harness_session.finding("concurrent_savers", f"{WRITERS} processes x {ROUNDS} saves under the file lock: "
+                            f"{c.corrupt_files} corrupt files in {c.reads} loads, {c.lost_updates} of {c.updates} "
+                            "updates lost (last writer wins)", SPEC_CACHE + ": the lock prevents corruption, not lost updates")
+
+
+def test_concurrent_savers_negative_control(tmp_path):
+    """The same writers without the lock, writing in place: the corruption check must catch torn files."""
+    from harness.cache_contend import contend, to_dict
+
+    c = contend(tmp_path / "runtime_cache.bin", WRITERS, 2 * ROUNDS, "unlocked")
+    assert c.corrupt_files > 0, f"no torn file seen without the lock: the check cannot fail {to_dict(c)}"
+
+
+def test_cache_path_is_isolated(harness_session):
+    rc = harness_session.config
+    path = isolated_path(rc.cache_dir, rc.run_id, "resnet18-static-trt_rtx")
+    assert rc.run_id in path.parts and path.is_relative_to(rc.cache_dir)
+    assert path.resolve() != torchtrt_default_path().resolve()
+    with pytest.raises(UsageError, match="per-user default"):
+        check_isolated(torchtrt_default_path())
