@@ -96,7 +96,7 @@ def _trt_rtx(spec: CacheRun) -> dict[str, Any]:
     model = get_model(spec.model)
     backend = TrtRtxBackend(Path(spec.build_dir))
     cfg = BuildConfig("trt_rtx", spec.model, spec.shapes, "cuda")  # type: ignore[arg-type]
-    runner = backend.load(backend.build(model, cfg), RunSettings(runtime_cache=spec.cache_path))
+    runner = backend.load_engine(backend.build(model, cfg), RunSettings(runtime_cache=spec.cache_path))
     x = model.make_input(model.input.static_batch, device="cuda")
     y, first_ms = _first_call(runner, x, "cuda")
     acc = model.accuracy.check(y, model.reference(x.cpu()))

@@ -42,6 +42,8 @@ class Case:
             parts += [f"cg={self.settings.cuda_graph_strategy}", f"ks={self.settings.kernel_strategy}"]
         if self.variant in RTX_VARIANTS or self.cache != "off":
             parts.append(f"cache={self.cache}")
+        if self.variant in RTX_VARIANTS or self.settings.cg_mode != "standard":
+            parts.append(f"mode={self.settings.cg_mode}")
         parts += [f"{k}={v}" for k, v in self.extra]
         parts.append(f"stream={self.stream}")
         return "-".join(parts)
@@ -49,7 +51,7 @@ class Case:
     def dims(self) -> dict[str, Any]:
         return {"model": self.model, "variant": self.variant, "shapes": self.shapes, "stream": self.stream,
                 "strategy": self.settings.cuda_graph_strategy, "kernel_strategy": self.settings.kernel_strategy,
-                "runtime_cache": self.cache, **dict(self.extra)}
+                "cg_mode": self.settings.cg_mode, "runtime_cache": self.cache, **dict(self.extra)}
 
 
 def case_ids(cases: list[Case]) -> list[str]:

@@ -71,3 +71,9 @@ class CapabilityMissing(HarnessError):
         self.component = component
         self.reason = reason
         super().__init__(f"{component}: {reason}")
+
+
+class CaptureRefused(HarnessError):
+    """An adapter refused to capture a CUDA graph around an engine whose execution context says it is not
+    stream-capturable (TensorRT-RTX ``is_stream_capturable`` False: lazy kernels with dynamic shapes)."""
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from harness.cases import Case
@@ -31,6 +33,16 @@ def build_cases(rc: RunConfig) -> list[Case]:
 
 def overhead_cases(rc: RunConfig) -> list[Case]:
     return [Case(m, "torch_trt", s) for m in rc.models for s in SHAPES]
+
+
+def require_runs(harness_case: Any) -> None:
+    """Skip unless the cell's backend can run here (not only build): a TensorRT-RTX engine must deserialize
+    and run, which the probe decided with a one-layer engine; the skip carries the library's words."""
+    harness_case.require(by_profile=False)
+    if harness_case.case.variant == "trt_rtx":
+        cap = harness_case.session.env.cap("trt_rtx_run")
+        if not cap.ok:
+            pytest.skip(cap.reason)
 
 
 def parametrize_cases(metafunc: pytest.Metafunc, cases: list[Case]) -> None:

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 DEVICES = ("cpu", "cuda")
 CUDA_GRAPH_STRATEGIES = ("disabled", "whole_graph_capture")  # spec API: RuntimeSettings (W14 :63-136)
 KERNEL_STRATEGIES = ("lazy", "eager", "none")  # spec API: set_dynamic_shapes_kernel_strategy (:404)
+# CUDA-graph modes: Torch-TensorRT's (spec API: set_cudagraphs_mode / enable_cudagraphs) and the native adapter's
+# outer torch.cuda.CUDAGraph capture; each RTX backend validates its own subset.
+CG_MODES = ("standard", "subgraph", "whole_graph", "outer_capture")
 
 
 @dataclass(frozen=True)
@@ -67,17 +70,21 @@ class BuildConfig:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """TensorRT-RTX runtime knobs (spec API: ``RuntimeSettings``); PyTorch backends accept only defaults."""
+    """TensorRT-RTX runtime knobs (spec API: ``RuntimeSettings``) and the CUDA-graph mode the module runs
+    under; PyTorch backends accept only defaults."""
 
     cuda_graph_strategy: str = "disabled"
     kernel_strategy: str = "lazy"
     runtime_cache: str | None = None
+    cg_mode: str = "standard"
 
     def __post_init__(self) -> None:
         if self.cuda_graph_strategy not in CUDA_GRAPH_STRATEGIES:
             raise UnknownChoiceError("cuda_graph_strategy", self.cuda_graph_strategy, CUDA_GRAPH_STRATEGIES)
         if self.kernel_strategy not in KERNEL_STRATEGIES:
             raise UnknownChoiceError("dynamic-shape kernel strategy", self.kernel_strategy, KERNEL_STRATEGIES)
+        if self.cg_mode not in CG_MODES:
+            raise UnknownChoiceError("CUDA-graph mode", self.cg_mode, CG_MODES)
 
     @property
     def is_default(self) -> bool:

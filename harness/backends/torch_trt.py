@@ -20,18 +20,18 @@ if TYPE_CHECKING:
     from harness.probe import EnvReport
     from models import ModelEntry
 
-RUNTIMES = ("cpp", "python")
-CG_MODES = ("standard", "subgraph", "whole_graph")
-SEGMENTATIONS = ("single", "broken")
+RUNTIMES = ("cpp", "python")  # build option "rt"
+CG_MODES = ("standard", "subgraph", "whole_graph")  # RunSettings.cg_mode
+SEGMENTATIONS = ("single", "broken")  # build option "seg"
 # A forced graph break: ReLU runs in PyTorch between TensorRT engines (exercises WHOLE_GRAPH capture).
 _BREAK_OPS = {"torch.ops.aten.relu.default"}
 
 
 class TorchTrtRunner:
-    def __init__(self, module: Any, runtime: str, cg_mode: str, settings: RunSettings) -> None:
+    def __init__(self, module: Any, runtime: str, settings: RunSettings) -> None:
         self.module = module
         self.runtime = runtime
-        self.cg_mode = cg_mode
+        self.cg_mode = settings.cg_mode
         self.settings = settings
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,8 +49,19 @@ class TorchTrtRunner:
     def describe(self) -> dict[str, str]:
         import torch_tensorrt
 
+        mods = self.trt_modules()
+        contexts = [str(m.engine.num_execution_contexts_created()) for m in mods
+                    if hasattr(m.engine, "num_execution_contexts_created")]
         return {"runtime": f"torch_tensorrt {torch_tensorrt.__version__} ({self.runtime})", "cg_mode": self.cg_mode,
-                "cuda_graph_strategy": self.settings.cuda_graph_strategy, "engines": str(len(self.trt_modules()))}
+                "cuda_graph_strategy": self.settings.cuda_graph_strategy, "engines": str(len(mods)),
+                "contexts_per_engine": ",".join(contexts)}
+
+    def save_cache(self) -> int:
+        """Save each engine's implicit runtime cache (spec API: RuntimeCache.save); returns engines saved."""
+        handles = [m._implicit_cache_handle for m in self.trt_modules() if getattr(m, "_implicit_cache_handle", None)]
+        for h in handles:
+            h.save()
+        return len(handles)
 
 
 class TorchTrtBackend:
@@ -67,7 +78,11 @@ class TorchTrtBackend:
         return "; and ".join(reasons) or None
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"runtime": RUNTIMES, "cg_mode": CG_MODES, "segmentation": SEGMENTATIONS})
+        reject_options(config, {"rt": RUNTIMES, "seg": SEGMENTATIONS})
+        if settings.cg_mode not in CG_MODES:
+            from harness.errors import UnknownChoiceError
+
+            raise UnknownChoiceError("torch_trt CUDA-graph mode", settings.cg_mode, CG_MODES)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
         import torch
@@ -80,11 +95,11 @@ class TorchTrtBackend:
                                            max_shape=spec.shape(r.max), dtype=torch.float32)]
         else:
             inputs = [torch_tensorrt.Input(spec.shape(spec.static_batch), dtype=torch.float32)]
-        broken = config.option("segmentation", "single") == "broken"
+        broken = config.option("seg", "single") == "broken"
         t0 = time.perf_counter()
         module = torch_tensorrt.compile(
             model.build().cuda(), ir="dynamo", inputs=inputs, min_block_size=1,
-            use_python_runtime=config.option("runtime", "cpp") == "python",
+            use_python_runtime=config.option("rt", "cpp") == "python",
             torch_executed_ops=_BREAK_OPS if broken else set(),
         )
         return Built(config, module, time.perf_counter() - t0)
@@ -92,16 +107,14 @@ class TorchTrtBackend:
     def load(self, built: Built, settings: RunSettings) -> TorchTrtRunner:
         from torch_tensorrt import runtime as rt
 
-        runner = TorchTrtRunner(built.artifact, built.config.option("runtime", "cpp"),
-                                built.config.option("cg_mode", "standard"), settings)
+        runner = TorchTrtRunner(built.artifact, built.config.option("rt", "cpp"), settings)
         kwargs: dict[str, Any] = {"cuda_graph_strategy": settings.cuda_graph_strategy,
                                   "dynamic_shapes_kernel_specialization_strategy": settings.kernel_strategy}
         if settings.runtime_cache:
             kwargs["runtime_cache"] = settings.runtime_cache
         for m in runner.trt_modules():
             m.runtime_settings = rt.RuntimeSettings(**kwargs)
-        if runner.cg_mode == "subgraph":
-            rt.set_cudagraphs_mode(True)
-        elif runner.cg_mode == "whole_graph":
+        rt.set_cudagraphs_mode(runner.cg_mode == "subgraph")  # process-wide: set for every cell, never left on
+        if runner.cg_mode == "whole_graph":
             runner.module = rt.enable_cudagraphs(built.artifact)
         return runner

@@ -8,6 +8,7 @@ Engines and ONNX files are cached on disk, keyed by model hash, shapes, library 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from harness.probe import EnvReport
     from models import ModelEntry
 
+CG_MODES = ("standard", "outer_capture")  # RunSettings.cg_mode for the native adapter
 COMPUTE_CAPABILITIES = ("current", "sm75", "sm80", "sm86", "sm89", "sm120", "sm121")  # spec: set_compute_capability
 
 
@@ -117,6 +119,54 @@ class TrtRtxRunner:
                 "runtime_cache": self.cache_load.status if self.cache_load else "off"}
 
 
+class OuterCaptureRunner:
+    """The native engine under an outer ``torch.cuda.CUDAGraph``, one per input shape, mirroring Torch-TensorRT's
+    WHOLE_GRAPH rule (spec: _CudaGraphsTorchTensorRTModule.py:150-176): refuse when the execution context is
+    not stream-capturable; TensorRT-RTX's own capture was turned off at load (``forced_off``)."""
+
+    def __init__(self, inner: TrtRtxRunner, forced_off: bool) -> None:
+        self.inner = inner
+        self.forced_off = forced_off
+        self.graphs: dict[tuple[int, ...], tuple[Any, Any, Any]] = {}
+        self.captures = 0
+
+    def _capture(self, x: torch.Tensor) -> tuple[Any, Any, Any]:
+        import torch
+
+        from harness.errors import CaptureRefused
+
+        static_in = x.clone()
+        caller, side = torch.cuda.current_stream(), torch.cuda.Stream()  # type: ignore[no-untyped-call]
+        side.wait_stream(caller)
+        with torch.cuda.stream(side):
+            self.inner(static_in)  # first run outside capture: shapes bound, lazy work done
+            if not self.inner.is_stream_capturable():
+                raise CaptureRefused(f"the TensorRT-RTX execution context is not stream-capturable for shape "
+                                     f"{tuple(x.shape)} (kernel strategy {self.inner.settings.kernel_strategy!r})")
+            graph = torch.cuda.CUDAGraph()
+            with nvtx_ranges.phase("capture", f"shape={tuple(x.shape)}"), torch.cuda.graph(graph, stream=side):
+                static_out = self.inner(static_in)
+        caller.wait_stream(side)
+        self.captures += 1
+        return graph, static_in, static_out
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        key = tuple(x.shape)
+        if key not in self.graphs:
+            self.graphs[key] = self._capture(x)
+        graph, static_in, static_out = self.graphs[key]
+        static_in.copy_(x)
+        graph.replay()
+        return static_out  # type: ignore[no-any-return]
+
+    def save_cache(self) -> int:
+        return self.inner.save_cache()
+
+    def describe(self) -> dict[str, str]:
+        return {**self.inner.describe(), "cg_mode": "outer_capture", "captures": str(self.captures),
+                "rtx_native": "forced_off" if self.forced_off else "off"}
+
+
 class TrtRtxBackend:
     name = "trt_rtx"
 
@@ -129,6 +179,10 @@ class TrtRtxBackend:
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
         reject_options(config, {"compute_capability": COMPUTE_CAPABILITIES})
+        if settings.cg_mode not in CG_MODES:
+            from harness.errors import UnknownChoiceError
+
+            raise UnknownChoiceError("trt_rtx CUDA-graph mode", settings.cg_mode, CG_MODES)
         if config.device != "cuda":
             from harness.errors import UnknownChoiceError
 
@@ -177,7 +231,15 @@ class TrtRtxBackend:
             raise RuntimeError("engine build failed: " + "; ".join(logger.errors()))
         return bytes(memoryview(plan))
 
-    def load(self, built: Built, settings: RunSettings) -> TrtRtxRunner:
+    def load(self, built: Built, settings: RunSettings) -> TrtRtxRunner | OuterCaptureRunner:
+        if settings.cg_mode == "outer_capture":  # TensorRT-RTX's own capture off under an outer capture
+            forced = settings.cuda_graph_strategy != "disabled"
+            inner = self.load_engine(built, dataclasses.replace(settings, cuda_graph_strategy="disabled", cg_mode="standard"))
+            return OuterCaptureRunner(inner, forced)
+        return self.load_engine(built, settings)
+
+    def load_engine(self, built: Built, settings: RunSettings) -> TrtRtxRunner:
+        """The engine in an execution context of its own, no outer capture."""
         trt = _trt()
         logger = CapturingLogger()
         engine = trt.Runtime(logger).deserialize_cuda_engine(built.artifact)

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from harness.backends.base import RunSettings
 from harness.cases import Case
 from harness.oracle import Cell, all_cells
+from harness.plugin import RUN_CONFIG
 from harness.streams import BOUND_MODES
 
 PYTORCH_BACKENDS = ("eager", "cudagraph", "compile")
@@ -28,7 +30,36 @@ def cell_case(cell: Cell) -> Case:
     return Case(MODEL, variant, cell.shapes, cell.stream, extra=extra)
 
 
+RTX_BACKENDS = ("torch_trt", "trt_rtx")
+RTX_CACHE = ("off", "warm")  # a warm runtime cache must not change what a CUDA-graph cell does
+
+
+def target_version() -> str:
+    """The Torch-TensorRT release whose rows the suite runs: the installed one (metadata only, no import), else
+    2.14, the release this harness targets. The other release's rows stay in the oracle's own tests."""
+    from harness.probe import _pkg_version
+
+    found = _pkg_version("torch-tensorrt-rtx", "torch_tensorrt_rtx", "torch-tensorrt", "torch_tensorrt") or "2.14"
+    return ".".join(found.split(".")[:2])
+
+
+def rtx_cells() -> list[Cell]:
+    version = target_version()
+    return [c for c in all_cells() if c.backend in RTX_BACKENDS and c.stream == "default"
+            and c.version in (version, "n/a")]
+
+
+def rtx_case(model: str, cell: Cell, cache: str) -> Case:
+    settings = RunSettings(cuda_graph_strategy=cell.strategy, kernel_strategy=cell.kernel, cg_mode=cell.cg_mode)
+    extra = (("rt", cell.runtime), ("seg", cell.segmentation)) if cell.backend == "torch_trt" else ()
+    return Case(model, cell.backend, cell.shapes, cell.stream, settings=settings, extra=extra, cache=cache)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "cell" in metafunc.fixturenames:
+    if "rtx_cell" in metafunc.fixturenames:
+        models = metafunc.config.stash[RUN_CONFIG].models
+        rows = [(c, rtx_case(m, c, cache)) for m in models for c in rtx_cells() for cache in RTX_CACHE]
+        metafunc.parametrize(("rtx_cell", "case"), rows, ids=[case.id for _, case in rows])
+    elif "cell" in metafunc.fixturenames:
         cells = pytorch_cells()
         metafunc.parametrize(("cell", "case"), [(c, cell_case(c)) for c in cells], ids=[c.id for c in cells])

@@ -12,16 +12,9 @@ import pytest
 
 from harness.errors import UsageError
 from harness.runtime_cache import cache_problems, check_isolated, isolated_path, torchtrt_default_path
+from suites.helpers import require_runs
 
 SPEC_CACHE = "spec Runtime cache (2.14)"
-
-
-def _skip_unless_runs(harness_case) -> None:
-    harness_case.require(by_profile=False)
-    if harness_case.case.variant == "trt_rtx":  # the cache lives in an execution context: the engine must run here
-        cap = harness_case.session.env.cap("trt_rtx_run")
-        if not cap.ok:
-            pytest.skip(cap.reason)
 
 
 def _evidence(harness_case, ev, state: str) -> dict:
@@ -36,7 +29,7 @@ def _evidence(harness_case, ev, state: str) -> dict:
 
 
 def test_cold_then_warm(case, harness_case, cold_runs):
-    _skip_unless_runs(harness_case)
+    require_runs(harness_case)
     variant = case.variant
     path, cold = cold_runs.cold(case)
     cold = _evidence(harness_case, cold, "cold")
@@ -57,7 +50,7 @@ def test_corrupt_cache_is_a_cold_start(case, harness_case, cold_runs):
     deserialize returns False and Torch-TensorRT ignores it)."""
     from harness.runtime_cache import corrupt_in_place
 
-    _skip_unless_runs(harness_case)
+    require_runs(harness_case)
     path = cold_runs.copy(case, "corrupt")
     entries = ("fxgraph", "aotautograd")  # inductor's cache entries; compiled kernels beside them stay intact
     files = [p for p in path.rglob("*") if p.is_file() and p.relative_to(path).parts[0] in entries] \

@@ -1,0 +1,96 @@
+"""Dynamic-shape kernel specialization: a batch sweep over the dynamic range, every output meeting the
+accuracy rule, the first call at each new shape recorded (that is where a lazy strategy compiles).
+
+TensorRT-RTX cells (spec API: ``dynamic_shapes_kernel_specialization_strategy`` lazy / eager / none, set
+through ``RuntimeSettings``) skip where the engine cannot run. The sweep and the specialization count are
+proven on torch.compile: symbolic sizes compile once for every batch above 1 (dynamo specializes a size of
+1 on its own), static sizes compile once per new shape; the count is read from dynamo's own counters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from suites.helpers import require_runs, rtx
+
+DYNAMO_01 = "PyTorch dynamo: sizes 0 and 1 are specialized even under dynamic=True (0/1 specialization)"
+
+
+def _sweep(harness_case: Any, runner: Callable[[Any], Any], batches: list[int], checked: bool = True) -> list[float]:
+    """Each batch: the first call (host clock, synchronized) and an accuracy check. Returns first-call ms.
+    ``checked=False``: batches outside the case's build profile (torch.compile with static sizes takes any)."""
+    import torch
+
+    firsts = []
+    for b in batches:
+        x = harness_case.input(b) if checked else harness_case.model.make_input(b, device=harness_case.device)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            y = runner(x)
+        if harness_case.device == "cuda":
+            torch.cuda.synchronize()
+        first = (time.perf_counter() - t0) * 1e3
+        acc = harness_case.model.accuracy.check(y, harness_case.model.reference(x.cpu()))
+        assert acc.ok, f"batch {b}: {acc.why}"
+        harness_case.record("first_call_ms", first, "ms", batch=b, clock="host", new_shape=True)
+        firsts.append(first)
+    return firsts
+
+
+def _batches(harness_case: Any) -> list[int]:
+    r = harness_case.model.input.dynamic_batch
+    return list(range(r.min, r.max + 1))
+
+
+@rtx
+def test_rtx_sweep(case, harness_case):
+    require_runs(harness_case)
+    runner = harness_case.runner()
+    firsts = _sweep(harness_case, runner, _batches(harness_case))
+    harness_case.record("sweep_first_call_ms_total", sum(firsts), "ms", ran=runner.describe())
+
+
+def expected_graphs(shapes: str, batches: list[int]) -> int:
+    """The specialization oracle for torch.compile: graphs compiled over a sweep of ``batches``."""
+    if shapes == "static":
+        return len(set(batches))  # one graph per new shape
+    return 1 + int(1 in batches and len(set(batches)) > 1)  # DYNAMO_01: size 1 apart, one symbolic graph
+
+
+def specialization_problems(shapes: str, batches: list[int], graphs: int) -> list[str]:
+    want = expected_graphs(shapes, batches)
+    return [] if graphs == want else [f"{shapes} shapes over batches {batches}: {graphs} graphs compiled, expected {want}"]
+
+
+def test_compile_sweep(case, harness_case):
+    import torch
+    from torch._dynamo.utils import counters
+
+    harness_case.require(by_profile=False)
+    from harness.backends.torch_backends import build_module
+
+    torch._dynamo.reset()
+    counters.clear()
+    compiled = torch.compile(build_module(harness_case.model, harness_case.build_config), dynamic=case.shapes == "dynamic")
+    batches = _batches(harness_case)
+    firsts = _sweep(harness_case, compiled, batches, checked=False)
+    graphs = int(counters["stats"]["unique_graphs"])
+    problems = specialization_problems(case.shapes, batches, graphs)
+    assert not problems, (DYNAMO_01, problems)
+    # negative control: the same run judged as the other specialization must be flagged
+    other = "static" if case.shapes == "dynamic" else "dynamic"
+    assert specialization_problems(other, batches, graphs), "the specialization check cannot tell the modes apart"
+    harness_case.record("graphs_compiled", float(graphs), "1", batches=len(batches),
+                        new_shape_first_call_ms_max=max(firsts[1:]), new_shape_first_call_ms_min=min(firsts[1:]))
+
+
+def test_specialization_oracle():
+    assert expected_graphs("static", [1, 2, 2, 3]) == 3
+    assert expected_graphs("dynamic", list(range(1, 9))) == 2
+    assert expected_graphs("dynamic", [2, 5, 8]) == 1
+    with pytest.raises(AssertionError):
+        assert not specialization_problems("dynamic", list(range(1, 9)), 8)
