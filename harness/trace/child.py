@@ -66,6 +66,9 @@ def run_traced(specs: list[TraceSpec], out: Path, timeout_s: float = 420) -> Tra
     return Trace.load(out)
 
 
+_BUILT: dict[Any, Any] = {}
+
+
 def _runner(spec: TraceSpec) -> Any:
     from harness.backends.base import BuildConfig
     from harness.backends.controls import DefaultStreamRunner, SideStreamRunner
@@ -79,7 +82,9 @@ def _runner(spec: TraceSpec) -> Any:
     from harness.backends.base import RunSettings
 
     backend.validate(cfg, RunSettings())
-    runner = backend.load(backend.build(get_model(spec.model), cfg), RunSettings())
+    if cfg not in _BUILT:  # one build per config in this child; each spec gets its own runner
+        _BUILT[cfg] = backend.build(get_model(spec.model), cfg)
+    runner = backend.load(_BUILT[cfg], RunSettings())
     if spec.control == "side_stream":
         return SideStreamRunner(runner)
     if spec.control == "default_stream":

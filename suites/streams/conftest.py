@@ -11,7 +11,9 @@ from harness.plugin import RUN_CONFIG
 from harness.trace.child import TraceSpec
 
 POSITIVE_MODES = ("default", "caller", "external", "green16", "green32", "green66", "torchgreen32")
-BACKENDS = ("eager", "cudagraph")
+BACKENDS = ("eager", "cudagraph", "compile")
+# TensorRT-RTX variants, judged against the oracle's STREAMS rows (engine side stream or the caller's)
+RTX_BACKENDS = (("trt_rtx", ()), ("torch_trt", (("rt", "cpp"),)), ("torch_trt", (("rt", "python"),)))
 # (control, mode, the problem the verdict must name)
 CONTROLS = (
     ("side_stream", "green32", "off the bound stream"),
@@ -41,9 +43,24 @@ def control_specs(models):
     return pairs
 
 
+def rtx_specs(models):
+    return [TraceSpec(m, v, "static", mode, extra=extra) for m in models for v, extra in RTX_BACKENDS
+            for mode in POSITIVE_MODES]
+
+
+def rtx_unavailable(session, variant):
+    """Why a TensorRT-RTX variant cannot run in the traced child here (the probe's words), or None."""
+    caps = ("trt_rtx_run",) if variant == "trt_rtx" else ("torch_tensorrt", "trt_rtx_run")
+    reasons = [session.env.cap(c).reason for c in caps if not session.env.cap(c).ok]
+    return "; and ".join(reasons) or None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     models = metafunc.config.stash[RUN_CONFIG].models
-    if "spec" in metafunc.fixturenames and "problem" in metafunc.fixturenames:
+    if "rtx_spec" in metafunc.fixturenames:
+        specs = rtx_specs(models)
+        metafunc.parametrize("rtx_spec", specs, ids=[s.case_id for s in specs])
+    elif "spec" in metafunc.fixturenames and "problem" in metafunc.fixturenames:
         pairs = control_specs(models)
         metafunc.parametrize(("spec", "problem"), pairs, ids=[s.case_id for s, _ in pairs])
     elif "spec" in metafunc.fixturenames:
@@ -69,6 +86,7 @@ def confinement(harness_session):
     def get(model):
         if model not in runs:
             specs = [s for s in positive_specs([model])] + [s for s, _ in control_specs([model])]
+            specs += [s for s in rtx_specs([model]) if not rtx_unavailable(harness_session, s.variant)]
             trace = run_traced(specs, out_dir / f"confinement-{model}.trace.json")
             runs[model] = (trace, {v.case_id: v for v in verdicts(trace)}, trace.meta["cases"])
         return runs[model]

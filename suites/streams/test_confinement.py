@@ -50,3 +50,40 @@ def test_negative_control_fails(spec, problem, confinement, harness_session):
     assert any(problem in p for p in v.problems), v.line()
     what = "negative control flagged" if spec.control != "none" else "graph captured outside the green context escapes it"
     harness_session.finding(spec.case_id, f"{what}: " + "; ".join(v.problems), "harness.trace.verdict")
+
+
+def _oracle_cell(spec):
+    from harness.oracle import Cell
+
+    mode = "green" if spec.mode.startswith(("green", "torchgreen")) else spec.mode
+    if spec.variant == "trt_rtx":
+        return Cell("trt_rtx", "n/a", "n/a", "standard", "disabled", "lazy", "static", mode, "n/a", "plain")
+    from suites.cudagraphs.conftest import target_version
+
+    rt = dict(spec.extra).get("rt", "cpp")
+    return Cell("torch_trt", target_version(), rt, "standard", "disabled", "lazy", "static", mode, "single", "plain")
+
+
+@gpu
+@green_ctx
+@pytest.mark.rtx
+def test_rtx_stream_binding(rtx_spec, harness_session, request):
+    """Torch-TensorRT on the caller's stream (spec Streams): a non-default current stream is used directly, the
+    default stream gets the engine's own side stream; the trace must show whichever the oracle's row says."""
+    from harness.oracle import kernel_stream
+    from suites.streams.conftest import rtx_unavailable
+
+    reason = rtx_unavailable(harness_session, rtx_spec.variant)
+    if reason:
+        pytest.skip(reason)
+    row = kernel_stream(_oracle_cell(rtx_spec))
+    v, account = _cell(request.getfixturevalue("confinement"), rtx_spec)
+    assert account["accuracy_ok"], account["accuracy"]
+    if row.kernel_stream == "caller":
+        assert v.ok, (row.source, v.line())
+    else:  # engine_side: the engine's kernels leave the bound stream, and the verdict must say so
+        assert any("off the bound stream" in p for p in v.problems), (row.source, v.line())
+    harness_session.record(rtx_spec.case_id, "range_kernels", float(v.kernels), "1",
+                           {"model": rtx_spec.model, "variant": rtx_spec.variant, "stream": rtx_spec.mode,
+                            "device": "cuda", "kernel_stream": row.kernel_stream, "verdict": "pass" if v.ok else "off-stream"})
+
