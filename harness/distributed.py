@@ -100,3 +100,26 @@ def untagged(nodeid: str) -> str:
     """The node id without its ``@group`` suffix."""
     return nodeid[: nodeid.rfind("@")] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
 
+
+
+def gpu_uuids() -> dict[str, str]:
+    """Physical GPU index -> UUID from nvidia-smi (which ignores CUDA_VISIBLE_DEVICES); empty without nvidia-smi."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=index,uuid", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=20, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    rows = (line.split(",") for line in out.stdout.splitlines() if "," in line)
+    return {i.strip(): u.strip().removeprefix("GPU-") for i, u in rows}
+
+
+def affinity_problems(assigned: str, seen_uuid: str, uuids: dict[str, str]) -> list[str]:
+    """Empty when the device this process computes on (``seen_uuid``, CUDA's device 0) is the GPU it was assigned."""
+    want = uuids.get(assigned)
+    if want is None:
+        return [f"GPU {assigned!r} is not on this host (nvidia-smi lists {sorted(uuids)})"]
+    seen = seen_uuid.removeprefix("GPU-")
+    if seen != want:
+        where = next((i for i, u in uuids.items() if u == seen), "?")
+        return [f"assigned GPU {assigned} ({want}) but CUDA device 0 is GPU {where} ({seen})"]
+    return []

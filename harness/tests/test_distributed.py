@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.distributed import assign, check_gpus_exist, group_of, parse_gpus
+from harness.distributed import affinity_problems, assign, check_gpus_exist, group_of, parse_gpus
 from harness.errors import UsageError
 from harness.results import read_results
 
@@ -104,3 +104,11 @@ def test_groups():
     assert group_of({"case": a}) == group_of({"case": b}) != group_of({"case": Case("dynconv", "eager", "dynamic")})
     assert group_of({"spec": TraceSpec("resnet18", "eager", "static", "caller")}) == "trace-resnet18"
     assert group_of({"x": 1}) is None
+
+
+def test_affinity_check():
+    uuids = {"0": "aaaa", "1": "bbbb"}
+    assert affinity_problems("1", "GPU-bbbb", uuids) == []
+    assert "is GPU 0" in affinity_problems("1", "aaaa", uuids)[0]  # a worker computing on the wrong GPU
+    assert "not on this host" in affinity_problems("5", "aaaa", uuids)[0]
+

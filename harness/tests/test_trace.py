@@ -87,6 +87,10 @@ def test_verdict_logic_negative_controls(cupti):
     kernels = list(cupti.kernels)
     kernels[victim] = dataclasses.replace(kernels[victim], stream_id=good.tag_stream + 1000)
     assert "off the bound stream" in " ".join(by_case(_mutated(cupti, kernels=kernels))[case].problems)
+    # a kernel on another GPU (a worker pinned to the wrong device)
+    kernels = list(cupti.kernels)
+    kernels[victim] = dataclasses.replace(kernels[victim], device=kernels[victim].device + 1)
+    assert "on another device" in " ".join(by_case(_mutated(cupti, kernels=kernels))[case].problems)
     # the context is not green after all
     contexts = [dataclasses.replace(c, is_green=False) if c.context_id == good.tag_context else c for c in cupti.contexts]
     assert "is not a green context" in " ".join(by_case(_mutated(cupti, contexts=contexts))[case].problems)

@@ -92,6 +92,10 @@ def _check_range(r: Range, kernels: list[Kernel], contexts: dict[int, Context]) 
         names = sorted({k.name[:60] for k in off_stream})[:3]
         v.problems.append(f"{len(off_stream)} kernel(s) ran off the bound stream {tag.stream_id} "
                           f"(streams {sorted({k.stream_id for k in off_stream})}), e.g. {names}")
+    off_dev = [k for k in kernels if k.device != tag.device]
+    if off_dev:
+        v.problems.append(f"{len(off_dev)} kernel(s) ran on another device than the bound stream's {tag.device} "
+                          f"(devices {sorted({k.device for k in off_dev})})")
     off_ctx = [k for k in kernels if k.context_id != tag.context_id]
     if off_ctx:
         v.problems.append(f"{len(off_ctx)} kernel(s) ran outside the bound context {tag.context_id} "
