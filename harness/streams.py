@@ -17,8 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from harness.errors import UnknownChoiceError, UsageError
 
 BOUND_MODES = ("default", "caller", "external")
@@ -79,12 +77,15 @@ def check_stream_device(stream: Any, device: int) -> None:
 
 
 def _external(handle: int, device: int) -> Any:
+    import torch
+
     return torch.cuda.ExternalStream(check_external_handle(handle), device=torch.device("cuda", device))  # type: ignore[no-untyped-call]
 
 
 @contextlib.contextmanager
 def external_stream(device: int = 0) -> Iterator[Any]:
     """A non-blocking stream made by the CUDA runtime through cuda-python, destroyed on exit."""
+    import torch
     from cuda.bindings import runtime as cudart
 
     torch.cuda.init()  # type: ignore[no-untyped-call]
@@ -102,6 +103,8 @@ def external_stream(device: int = 0) -> Iterator[Any]:
 @contextlib.contextmanager
 def open_stream(mode: str | StreamMode, device: int = 0) -> Iterator[BoundStream]:
     """Create the mode's stream (and green context) for the block, destroy it after."""
+    import torch
+
     m = mode if isinstance(mode, StreamMode) else StreamMode.parse(mode)
     if m.kind == "default":
         yield BoundStream(m, torch.cuda.default_stream(device), device)
@@ -133,5 +136,7 @@ def open_stream(mode: str | StreamMode, device: int = 0) -> Iterator[BoundStream
 @contextlib.contextmanager
 def bound(mode: str | StreamMode, device: int = 0) -> Iterator[Any]:
     """Make the mode's stream current for the block; yields the ``torch.cuda.Stream``."""
+    import torch
+
     with open_stream(mode, device) as b, torch.cuda.stream(b.stream):
         yield b.stream

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 class SideStreamRunner:
@@ -12,11 +13,15 @@ class SideStreamRunner:
     Torch-TensorRT 2.11 did (spec Streams). Outputs stay correct; confinement does not."""
 
     def __init__(self, inner: Any) -> None:
+        import torch
+
         self.inner = inner
         with torch.cuda.device(torch.cuda.current_device()):
             self.side = torch.cuda.Stream()  # type: ignore[no-untyped-call]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
         # Fenced by host synchronisation: event waits between a green-context stream and this
         # primary-context stream crashed the process (torch 2.11, driver 580.159).
         torch.cuda.current_stream().synchronize()
@@ -36,6 +41,8 @@ class DefaultStreamRunner:
         self.inner = inner
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
         torch.cuda.current_stream().synchronize()  # host fencing, as in SideStreamRunner
         default = torch.cuda.default_stream()
         with torch.cuda.stream(default):
