@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.cases import Case
+from harness.cases import RTX_VARIANTS, Case
 from harness.plugin import RUN_CONFIG
 from harness.runtime_cache import isolated_path
 
@@ -26,7 +26,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = {"test_cold_then_warm": "warm", "test_corrupt_cache_is_a_cold_start": "corrupt"}.get(metafunc.function.__name__)
     if state:
         cases = cache_cases(metafunc.config.stash[RUN_CONFIG].models, state)
-        metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+        params = [pytest.param(c, marks=[pytest.mark.rtx, pytest.mark.gpu] if c.variant in RTX_VARIANTS else [])
+                  for c in cases]
+        metafunc.parametrize("case", params, ids=[c.id for c in cases])
 
 
 class ColdRuns:
