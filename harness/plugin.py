@@ -26,6 +26,7 @@ SESSION = pytest.StashKey[HarnessSession]()
 GPUS = pytest.StashKey[tuple[str, ...]]()
 WORKER_GPUS = pytest.StashKey[dict[str, str]]()  # every worker ever started -> its GPU (for crash reports)
 LIVE_GPUS = pytest.StashKey[dict[str, str]]()  # workers alive now -> their GPU
+_RECORDED = pytest.StashKey[set[str]]()  # node ids whose cell the controller has written
 _CONFIG: dict[str, pytest.Config] = {}  # pytest_runtest_logreport gets no config argument
 
 MARKERS = {
@@ -203,6 +204,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """Attaches the cell's id and dimensions to the report; the process that collects reports (the xdist
     controller, or the only process) writes the cell, so a worker that crashes still has its cell marked."""
     report: pytest.TestReport = yield
+    if report.failed and call.excinfo is not None and hasattr(item.config, "workerinput"):
+        sticky = sticky_cuda_error(call.excinfo.value)
+        if sticky:  # this worker's CUDA context is dead: leave after this cell (pytest_runtest_protocol)
+            item.config.stash[_STICKY] = sticky
     callspec = getattr(item, "callspec", None)
     case = callspec.params.get("case") if callspec is not None else None
     if case is not None and hasattr(case, "dims"):
@@ -216,6 +221,38 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+_STICKY = pytest.StashKey[str]()
+# CUDA errors that leave the context unusable: every later CUDA call of the process fails with them.
+STICKY_CUDA_ERRORS = ("an illegal memory access was encountered", "unspecified launch failure", "device-side assert triggered",
+                      "misaligned address", "an illegal instruction was encountered", "CUDA_ERROR_ILLEGAL_ADDRESS")
+EXIT_STICKY = 70
+
+
+def sticky_cuda_error(exc: BaseException) -> str:
+    from harness.oracle import exception_chain
+
+    for e in exception_chain(exc):
+        hit = next((m for m in STICKY_CUDA_ERRORS if m in str(e)), "")
+        if hit:
+            return hit
+    return ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    """A worker whose cell hit a sticky CUDA error exits once the cell's reports are sent, so pytest-xdist
+    replaces it: the later cells run in a fresh process instead of all failing with the same error."""
+    result = yield
+    sticky = item.config.stash.get(_STICKY, "")
+    if sticky:
+        import sys
+
+        sys.stderr.write(f"harness: sticky CUDA error ({sticky}) in {item.nodeid}: worker exits to be replaced\n")
+        sys.stderr.flush()
+        os._exit(EXIT_STICKY)
+    return result
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     config = _CONFIG.get("config")
     if config is None or hasattr(config, "workerinput"):
@@ -223,6 +260,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     outcome = _cell_outcome(report)
     if outcome is None:
         return
+    recorded = config.stash.setdefault(_RECORDED, set())
+    if str(report.when) == "???" and untagged(report.nodeid) in recorded:
+        return  # the worker left after this cell's own failure (a sticky CUDA error): already recorded
+    recorded.add(untagged(report.nodeid))
     info: dict[str, Any] | None = dict(report.user_properties).get("harness_cell")  # type: ignore[assignment]
     if info is None:  # no cell attached: a crashed worker's report, or a test outside the suites
         if not report.nodeid.startswith("suites/"):

@@ -112,3 +112,44 @@ def test_affinity_check():
     assert "is GPU 0" in affinity_problems("1", "aaaa", uuids)[0]  # a worker computing on the wrong GPU
     assert "not on this host" in affinity_problems("5", "aaaa", uuids)[0]
 
+
+
+STICKY_SUITE = textwrap.dedent("""
+    import pytest
+    from harness.cases import Case
+
+    CASE = Case("dynconv", "eager", "static")
+
+    def _sticky():
+        import torch
+        if torch.cuda.is_available():  # a real device-side assert: the CUDA context is dead afterwards
+            x = torch.zeros(4, device="cuda")
+            x[torch.tensor([99], device="cuda")] += 1
+            torch.cuda.synchronize()
+        raise RuntimeError("CUDA error: device-side assert triggered (raised by the test: no GPU here)")
+
+    @pytest.mark.parametrize("case", [CASE], ids=[CASE.id])
+    @pytest.mark.parametrize("step", range(4))
+    def test_group(case, step):
+        if step == 1:
+            _sticky()
+        import torch
+        if torch.cuda.is_available():
+            torch.ones(2, device="cuda").sum().item()  # fails in a process whose context is dead
+""")
+
+
+def test_sticky_cuda_error_loses_only_its_cell(tmp_path):
+    """After a sticky CUDA error the worker exits and is replaced: the later cells of its group pass."""
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "test_sticky.py").write_text(STICKY_SUITE)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "-n", "1", "--dist", "loadgroup", "-p",
+                           "no:cacheprovider", f"--harness-out={out}", "--harness-no-report", f"--rootdir={tmp_path}"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    res = read_results(next(out.glob("*/results.jsonl")))
+    outcomes = {c["nodeid"].split("[")[1].split("-")[0]: c["outcome"] for c in res.cells}
+    assert outcomes == {"0": "passed", "1": "failed", "2": "passed", "3": "passed"}, (outcomes, proc.stdout[-3000:])
+    assert len(res.cells) == 4 and "device-side assert" in next(c for c in res.cells if c["outcome"] == "failed")["reason"]
+    assert "replacing crashed worker" in proc.stdout, proc.stdout[-3000:]
