@@ -40,10 +40,15 @@ class CacheRun:
             raise UnknownChoiceError("runtime-cache backend", self.backend, CACHE_BACKENDS)
 
 
+def child_env() -> dict[str, str]:
+    """This environment, with the harness importable in a child ``python -m harness.<module>``."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                         os.environ.get("PYTHONPATH", "")])}
+
+
 def run_phase(spec: CacheRun, timeout_s: float = 900) -> dict[str, Any]:
     """Run one phase in a fresh process; a crash or timeout comes back as ``{"error": ...}``."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
+    env = child_env()
     if spec.backend == "compile":
         env["TORCHINDUCTOR_CACHE_DIR"] = spec.cache_path
     t0 = time.perf_counter()

@@ -13,7 +13,6 @@ control: no lock and in-place writes in chunks, which readers must catch torn.
 from __future__ import annotations
 
 import json
-import os
 import random
 import struct
 import subprocess
@@ -23,6 +22,7 @@ import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness.cache_child import child_env
 from harness.errors import UnknownChoiceError
 from harness.runtime_cache import CacheFile
 
@@ -109,8 +109,7 @@ def contend(path: Path, writers: int = 8, rounds: int = 5, mode: str = "locked",
         raise UnknownChoiceError("contention mode", mode, MODES)
     path.parent.mkdir(parents=True, exist_ok=True)
     start_at = time.time() + 1.5  # every process imported and waiting before the first load
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
+    env = child_env()
     procs = [subprocess.Popen([sys.executable, "-m", "harness.cache_contend", str(path), str(w), str(rounds), mode,
                                repr(start_at)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for w in range(writers)]

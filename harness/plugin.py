@@ -260,21 +260,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     outcome = _cell_outcome(report)
     if outcome is None:
         return
+    nodeid = untagged(report.nodeid)
     recorded = config.stash.setdefault(_RECORDED, set())
-    if str(report.when) == "???" and untagged(report.nodeid) in recorded:
+    if str(report.when) == "???" and nodeid in recorded:
         return  # the worker left after this cell's own failure (a sticky CUDA error): already recorded
-    recorded.add(untagged(report.nodeid))
+    recorded.add(nodeid)
     info: dict[str, Any] | None = dict(report.user_properties).get("harness_cell")  # type: ignore[assignment]
     if info is None:  # no cell attached: a crashed worker's report, or a test outside the suites
         if not report.nodeid.startswith("suites/"):
             return
         node = getattr(report, "node", None)
         worker = node.gateway.id if node is not None else "main"
-        nodeid = untagged(report.nodeid)
         info = {"case_id": nodeid.split("[", 1)[-1].rstrip("]") if "[" in nodeid else nodeid,
                 "dims": {}, "worker": worker, "gpu": config.stash.get(WORKER_GPUS, {}).get(worker, "?")}
     hs = config.stash[SESSION]
-    hs.cell(info["case_id"], untagged(report.nodeid), outcome[0], outcome[1], {**info["dims"], "worker": info["worker"],
+    hs.cell(info["case_id"], nodeid, outcome[0], outcome[1], {**info["dims"], "worker": info["worker"],
                                                                       "gpu": info["gpu"]}, report.duration)
 
 

@@ -86,10 +86,6 @@ class CacheFile:
         return len(data)
 
 
-def start_of(load: CacheLoad) -> Start:
-    return {"missing": "cold", "loaded": "warm", "rejected": "corrupt_cold"}[load.status]  # type: ignore[return-value]
-
-
 # --- verdicts ------------------------------------------------------------------------------------------
 # Each takes what a fresh process reported (its "evidence") and returns the problems: empty means the
 # start was what the cell expects. The suites feed them deliberately wrong runs to prove they fail.

@@ -45,5 +45,14 @@ def require_runs(harness_case: Any) -> None:
             pytest.skip(cap.reason)
 
 
+def target_version() -> str:
+    """The Torch-TensorRT release whose rows the suite runs: the installed one (metadata only, no import), else
+    2.14, the release this harness targets. The other release's rows stay in the oracle's own tests."""
+    from harness.probe import _pkg_version
+
+    found = _pkg_version("torch-tensorrt-rtx", "torch_tensorrt_rtx", "torch-tensorrt", "torch_tensorrt") or "2.14"
+    return ".".join(found.split(".")[:2])
+
+
 def parametrize_cases(metafunc: pytest.Metafunc, cases: list[Case]) -> None:
     metafunc.parametrize("case", cases, ids=[c.id for c in cases])

@@ -132,6 +132,19 @@ class Backend(Protocol):
     def load(self, built: Built, settings: RunSettings) -> Runner: ...
 
 
+def replay_per_shape(graphs: dict[tuple[int, ...], tuple[Any, Any, Any]], x: torch.Tensor,
+                     capture: Callable[[torch.Tensor], tuple[Any, Any, Any]]) -> torch.Tensor:
+    """Replay the CUDA graph captured for ``x``'s shape, capturing it on first sight of that shape.
+    ``graphs`` maps shape -> (graph, static input, static output); ``x`` is copied into the static input."""
+    key = tuple(x.shape)
+    if key not in graphs:
+        graphs[key] = capture(x)
+    graph, static_in, static_out = graphs[key]
+    static_in.copy_(x)
+    graph.replay()
+    return static_out  # type: ignore[no-any-return]
+
+
 def reject_options(config: BuildConfig, allowed: dict[str, tuple[str, ...]]) -> None:
     """Shared option validation: unknown keys and values are named with the valid ones."""
     for key, value in config.options:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from harness import nvtx_ranges
-from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, reject_settings
+from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, reject_settings, replay_per_shape
 
 if TYPE_CHECKING:
     from harness.probe import EnvReport
@@ -126,17 +126,10 @@ class CudaGraphRunner:
         return graph, static_in, static_out
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        key = tuple(x.shape)
-        entry = self.graphs.get(key)
-        if entry is None:
-            entry = self._capture(x)
-            self.graphs[key] = entry
-        graph, static_in, static_out = entry
-        static_in.copy_(x)
-        graph.replay()
+        out = replay_per_shape(self.graphs, x, self._capture)
         self.replays += 1
         self.last_stream = _stream_name("cuda")
-        return static_out  # type: ignore[no-any-return]
+        return out
 
     def describe(self) -> dict[str, str]:
         return {"runtime": "torch.cuda.CUDAGraph", "capture_stream": self.capture, "stream": self.last_stream,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import nvtx_ranges
-from harness.backends.base import BuildConfig, Built, RunSettings, reject_options
+from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, replay_per_shape
 from harness.backends.trt_rtx_lib import CapturingLogger, refusal_text
 from harness.errors import CapabilityMissing
 from harness.results import write_atomic
@@ -151,13 +151,7 @@ class OuterCaptureRunner:
         return graph, static_in, static_out
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        key = tuple(x.shape)
-        if key not in self.graphs:
-            self.graphs[key] = self._capture(x)
-        graph, static_in, static_out = self.graphs[key]
-        static_in.copy_(x)
-        graph.replay()
-        return static_out  # type: ignore[no-any-return]
+        return replay_per_shape(self.graphs, x, self._capture)
 
     def save_cache(self) -> int:
         return self.inner.save_cache()

@@ -7,6 +7,7 @@ from harness.cases import Case
 from harness.oracle import Cell, all_cells
 from harness.plugin import RUN_CONFIG
 from harness.streams import BOUND_MODES
+from suites.helpers import target_version
 
 PYTORCH_BACKENDS = ("eager", "cudagraph", "compile")
 # oracle cg_mode -> (backend variant, extra build options)
@@ -32,15 +33,6 @@ def cell_case(cell: Cell) -> Case:
 
 RTX_BACKENDS = ("torch_trt", "trt_rtx")
 RTX_CACHE = ("off", "warm")  # a warm runtime cache must not change what a CUDA-graph cell does
-
-
-def target_version() -> str:
-    """The Torch-TensorRT release whose rows the suite runs: the installed one (metadata only, no import), else
-    2.14, the release this harness targets. The other release's rows stay in the oracle's own tests."""
-    from harness.probe import _pkg_version
-
-    found = _pkg_version("torch-tensorrt-rtx", "torch_tensorrt_rtx", "torch-tensorrt", "torch_tensorrt") or "2.14"
-    return ".".join(found.split(".")[:2])
 
 
 def rtx_cells() -> list[Cell]:

@@ -58,7 +58,7 @@ def _oracle_cell(spec):
     mode = "green" if spec.mode.startswith(("green", "torchgreen")) else spec.mode
     if spec.variant == "trt_rtx":
         return Cell("trt_rtx", "n/a", "n/a", "standard", "disabled", "lazy", "static", mode, "n/a", "plain")
-    from suites.cudagraphs.conftest import target_version
+    from suites.helpers import target_version
 
     rt = dict(spec.extra).get("rt", "cpp")
     return Cell("torch_trt", target_version(), rt, "standard", "disabled", "lazy", "static", mode, "single", "plain")
