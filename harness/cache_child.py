@@ -6,8 +6,11 @@ A cache hit is only a hit when a process that never saw the model finds it on di
 
 - ``compile``: ``torch.compile`` with ``TORCHINDUCTOR_CACHE_DIR`` set to the spec's directory before torch
   is imported; evidence = inductor's FX-graph and AOTAutograd cache counters.
-- ``trt_rtx``: the native adapter with a runtime cache file; evidence = load status, bytes loaded before
-  the first forward, cache size after it; the cache is saved at the end, as an autosave would.
+- ``trt_rtx``: the native adapter with a runtime cache file; evidence = the file's size read before the load,
+  load status, bytes the library's cache holds right after deserialize, cache size after the first forward;
+  the cache is saved at the end, as an autosave would.
+- ``torch_trt``: Torch-TensorRT's implicit cache handle; evidence = the file's size and digest, the bytes the
+  handle holds before the first forward, the size and digest of the live cache after it.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import UnknownChoiceError
+
+if TYPE_CHECKING:
+    from torch_tensorrt.runtime._runtime_cache import RuntimeCache
 
 CACHE_BACKENDS = ("compile", "trt_rtx", "torch_trt")
 
@@ -93,6 +99,14 @@ def _compile(spec: CacheRun) -> dict[str, Any]:
             "cache_files": sum(1 for p in Path(spec.cache_path).rglob("*") if p.is_file())}
 
 
+def _file_evidence(path: str) -> dict[str, Any]:
+    """The cache file as it is on disk before the phase loads it: size and digest, read here, not by the adapter."""
+    import hashlib
+
+    data = Path(path).read_bytes() if Path(path).exists() else b""
+    return {"file_bytes": len(data), "file_sha": hashlib.sha256(data).hexdigest()[:16]}
+
+
 def _trt_rtx(spec: CacheRun) -> dict[str, Any]:
     from harness.backends.base import BuildConfig, RunSettings
     from harness.backends.trt_rtx import TrtRtxBackend
@@ -101,21 +115,37 @@ def _trt_rtx(spec: CacheRun) -> dict[str, Any]:
     model = get_model(spec.model)
     backend = TrtRtxBackend(Path(spec.build_dir))
     cfg = BuildConfig("trt_rtx", spec.model, spec.shapes, "cuda")  # type: ignore[arg-type]
+    disk = _file_evidence(spec.cache_path)
     runner = backend.load_engine(backend.build(model, cfg), RunSettings(runtime_cache=spec.cache_path))
     x = model.make_input(model.input.static_batch, device="cuda")
     y, first_ms = _first_call(runner, x, "cuda")
     acc = model.accuracy.check(y, model.reference(x.cpu()))
     after = runner.cache_bytes()
-    return {"load_status": runner.cache_load.status if runner.cache_load else "none",
-            "file_bytes": runner.cache_load.size if runner.cache_load else 0,
-            "loaded_bytes": runner.cache_load.size if runner.cache_load and runner.cache_load.status == "loaded" else 0,
+    return {**disk, "load_status": runner.cache_load.status if runner.cache_load else "none",
+            "loaded_bytes": runner.loaded_bytes,  # what the library's cache serializes right after deserialize
             "cache_bytes_after": after, "saved_bytes": runner.save_cache(), "first_call_ms": first_ms,
             "accuracy_ok": acc.ok, "accuracy": acc.why}
 
 
+def _pending_bytes(handle: RuntimeCache) -> int:
+    """Bytes the module's cache handle holds before the first forward (the warm-start signal). C++ runtime: the
+    torchbind handle serializes them; Python handle: ``_pending_warm_bytes``, ``bytes | None`` (W14
+    ``runtime/_runtime_cache.py:103,128``), whose ``serialize()`` is empty until materialized (:106-116)."""
+    from torch_tensorrt.runtime._runtime_cache import _RuntimeCacheHandle
+
+    inner = handle._handle
+    if not isinstance(inner, _RuntimeCacheHandle):  # the C++ runtime's torchbind handle
+        return int(inner.serialize().numel())
+    pending = inner._pending_warm_bytes
+    return len(pending) if pending is not None else 0
+
+
 def _torch_trt(spec: CacheRun) -> dict[str, Any]:
-    """Thin: Torch-TensorRT's implicit per-module cache handle and the spec's signals (spec "Runtime cache":
-    C++ ``mod._implicit_cache_handle._handle.serialize().numel()``, Python ``._handle._pending_warm_bytes``)."""
+    """Torch-TensorRT's implicit per-module cache handle. A corrupt file is not rejected by the library: it holds
+    the raw bytes and ignores them silently when it drains them (W14 ``runtime/_runtime_cache.py:146-148``), so a
+    corrupt start shows as a cache whose contents after the first forward are not the file's."""
+    import hashlib
+
     from harness.backends.base import BuildConfig, RunSettings
     from harness.backends.torch_trt import TorchTrtBackend
     from models import get_model
@@ -123,19 +153,20 @@ def _torch_trt(spec: CacheRun) -> dict[str, Any]:
     model = get_model(spec.model)
     backend = TorchTrtBackend(Path(spec.build_dir))
     cfg = BuildConfig("torch_trt", spec.model, spec.shapes, "cuda")  # type: ignore[arg-type]
-    file_bytes = Path(spec.cache_path).stat().st_size if Path(spec.cache_path).exists() else 0
+    disk = _file_evidence(spec.cache_path)
     runner = backend.load(backend.build(model, cfg), RunSettings(runtime_cache=spec.cache_path))
     handle = runner.trt_modules()[0]._implicit_cache_handle
-    inner = handle._handle
-    pending = int(inner.serialize().numel()) if handle.is_cpp_runtime() else int(getattr(inner, "_pending_warm_bytes", 0))
+    if handle is None:
+        raise RuntimeError(f"the module attached no runtime cache for {spec.cache_path}")
+    pending = _pending_bytes(handle)
     x = model.make_input(model.input.static_batch, device="cuda")
     y, first_ms = _first_call(runner, x, "cuda")
     acc = model.accuracy.check(y, model.reference(x.cpu()))
-    after = int(inner.serialize().numel()) if handle.has_cache() else 0
-    status = "missing" if file_bytes == 0 else ("loaded" if pending == file_bytes else "rejected")
+    live = bytes(handle._handle.serialize().cpu().numpy()) if handle.has_cache() else b""
     handle.save()
-    return {"load_status": status, "file_bytes": file_bytes, "loaded_bytes": pending, "cache_bytes_after": after,
-            "first_call_ms": first_ms, "accuracy_ok": acc.ok, "accuracy": acc.why}
+    return {**disk, "runtime": runner.runtime(), "loaded_bytes": pending, "cache_bytes_after": len(live),
+            "cache_sha_after": hashlib.sha256(live).hexdigest()[:16], "first_call_ms": first_ms,
+            "accuracy_ok": acc.ok, "accuracy": acc.why}
 
 
 PHASES = {"compile": _compile, "trt_rtx": _trt_rtx, "torch_trt": _torch_trt}

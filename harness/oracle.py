@@ -98,9 +98,9 @@ def _r(expect: Expect, **when: str | tuple[str, ...]) -> Row:
 
 
 _SPEC = "spec "
-_RTX_OVERRIDE_WARN = "Manual CUDA graph capture is not guaranteed to work on TRT-RTX"
+RTX_OVERRIDE_WARN = "Manual CUDA graph capture is not guaranteed to work on TRT-RTX"
 _NOT_CAPTURABLE = "CUDA graph capture failed: TRT submodule"
-_OUTER_CAPTURE_WARN = "Outer CUDA stream capture detected; disabling TensorRT-RTX native CUDA graph strategy"
+OUTER_CAPTURE_WARN = "Outer CUDA stream capture detected; disabling TensorRT-RTX native CUDA graph strategy"
 _WGC = "whole_graph_capture"
 _CAPTURABLE_DYN = ("eager", "none")  # dynamic shapes stay capturable unless the kernel strategy is lazy
 
@@ -125,11 +125,11 @@ _TTRT_14_SHARED = (
 _TTRT_14_PYTHON = (
     _r(Expect("warns_override", "rtx_native", _SPEC + "Python SUBGRAPH+disabled: W14 _TRTEngine.py:1242-1256,"
               "751-763 (WHOLE_GRAPH without a break is SUBGRAPH: _cudagraphs.py:153-162)",
-              exc="logging.WARNING", message=_RTX_OVERRIDE_WARN),
+              exc="logging.WARNING", message=RTX_OVERRIDE_WARN),
        backend="torch_trt", version="2.14", runtime="python", strategy="disabled",
        cg_mode=("subgraph", "whole_graph"), segmentation="single"),
     _r(Expect("warns_override", "rtx_native", _SPEC + "Python SUBGRAPH+disabled: W14 _TRTEngine.py:1242-1256,751-763",
-              exc="logging.WARNING", message=_RTX_OVERRIDE_WARN),
+              exc="logging.WARNING", message=RTX_OVERRIDE_WARN),
        backend="torch_trt", version="2.14", runtime="python", strategy="disabled", cg_mode="subgraph",
        segmentation="broken"),
     _r(Expect("raises", "none", _SPEC + "Python WHOLE_GRAPH lazy+dynamic: W14 _CudaGraphsTorchTensorRTModule.py:150-166",
@@ -167,7 +167,7 @@ _TTRT_14_CPP = (
        backend="torch_trt", version="2.14", runtime="cpp", strategy="disabled", cg_mode="whole_graph",
        segmentation="broken"),
     _r(Expect("forced_off", "outer_torch", _SPEC + "C++ WHOLE_GRAPH+whole_graph_capture: H core/runtime/"
-              "TRTEngine.cpp:951-963", exc="log.WARNING", message=_OUTER_CAPTURE_WARN),
+              "TRTEngine.cpp:951-963", exc="log.WARNING", message=OUTER_CAPTURE_WARN),
        backend="torch_trt", version="2.14", runtime="cpp", strategy=_WGC, cg_mode="whole_graph",
        segmentation="broken"),
 )

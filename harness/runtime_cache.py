@@ -13,8 +13,8 @@ inference is faster. inductor has counters (``fxgraph_cache_hit`` / ``_miss``), 
 
 from __future__ import annotations
 
-import getpass
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,9 +29,22 @@ LoadStatus = Literal["missing", "loaded", "rejected"]
 Start = Literal["cold", "warm", "corrupt_cold"]
 
 
+def torchtrt_user() -> str:
+    """The user name Torch-TensorRT puts in its default paths: the password database on Linux, whatever
+    ``$USER``/``$LOGNAME`` say (W14 ``dynamo/_defaults.py:83-89``)."""
+    if sys.platform.startswith("linux"):
+        import pwd
+
+        return pwd.getpwuid(os.getuid())[0]
+    import getpass
+
+    return getpass.getuser()
+
+
 def torchtrt_default_path() -> Path:
-    """Torch-TensorRT's per-user default (spec API: ``RUNTIME_CACHE_PATH``), computed as its import does."""
-    return Path(tempfile.gettempdir()) / f"torch_tensorrt_{getpass.getuser()}" / "runtime_cache.bin"
+    """Torch-TensorRT's per-user default (W14 ``dynamo/_defaults.py:105``: ``RUNTIME_CACHE_PATH``), computed as its
+    import does."""
+    return Path(tempfile.gettempdir()) / f"torch_tensorrt_{torchtrt_user()}" / "runtime_cache.bin"
 
 
 def isolated_path(cache_dir: Path, run_id: str, key: str) -> Path:
@@ -100,8 +113,9 @@ def inductor_problems(evidence: Mapping[str, Any], expect: Start) -> list[str]:
 
 
 def trt_rtx_problems(evidence: Mapping[str, Any], expect: Start) -> list[str]:
-    """TensorRT-RTX runtime cache (spec signals): warm = the whole file loaded before the first forward, the
-    cache non-empty after it and not grown; cold and corrupt_cold = nothing accepted before the first forward."""
+    """Native TensorRT-RTX runtime cache: warm = the library's cache holds the whole file (its size read from disk
+    before the load) right after deserialize, non-empty after the first forward and not grown; cold and
+    corrupt_cold = nothing accepted (``deserialize`` said False for the corrupt file)."""
     status, loaded = evidence.get("load_status"), int(evidence.get("loaded_bytes", 0))
     file_size = int(evidence.get("file_bytes", 0))
     after = int(evidence.get("cache_bytes_after", 0))
@@ -109,7 +123,7 @@ def trt_rtx_problems(evidence: Mapping[str, Any], expect: Start) -> list[str]:
     problems = [] if status == want else [f"expected load status {want!r} for a {expect} start, got {status!r}"]
     if expect == "warm":
         if loaded != file_size or file_size == 0:
-            problems.append(f"loaded {loaded} bytes before the first forward; the file holds {file_size}")
+            problems.append(f"the cache holds {loaded} bytes after loading; the file holds {file_size}")
         if after == 0:
             problems.append("the runtime cache is empty after the first forward (has_cache() would be False)")
         elif after > file_size:
@@ -119,7 +133,29 @@ def trt_rtx_problems(evidence: Mapping[str, Any], expect: Start) -> list[str]:
     return problems
 
 
-PROBLEMS = {"compile": inductor_problems, "trt_rtx": trt_rtx_problems, "torch_trt": trt_rtx_problems}
+def torch_trt_problems(evidence: Mapping[str, Any], expect: Start) -> list[str]:
+    """Torch-TensorRT's implicit cache (docs/behaviour.md "Runtime cache"): the handle holds the file's bytes
+    before the first forward whatever they are (corrupt ones too: the library does not validate them, and
+    ignores them silently when it drains them). warm = the whole file held, cache non-empty after the first
+    forward and not grown; cold = nothing held; corrupt_cold = the file held, and the live cache after the first
+    forward is not the file (the corrupt bytes were dropped and kernels compiled anew)."""
+    file_size, held = int(evidence.get("file_bytes", 0)), int(evidence.get("loaded_bytes", 0))
+    after = int(evidence.get("cache_bytes_after", 0))
+    problems = []
+    if expect == "cold" and (file_size or held):
+        problems.append(f"a cold start found a {file_size}-byte file and held {held} bytes")
+    if expect in ("warm", "corrupt_cold") and (file_size == 0 or held != file_size):
+        problems.append(f"the handle held {held} bytes before the first forward; the file holds {file_size}")
+    if after == 0:
+        problems.append(f"a {expect} start left an empty runtime cache: nothing would be saved")
+    if expect == "warm" and after > file_size:
+        problems.append(f"the cache grew on a warm start: {file_size} -> {after} bytes")
+    if expect == "corrupt_cold" and evidence.get("cache_sha_after") == evidence.get("file_sha"):
+        problems.append("the live cache after the first forward is the corrupt file: it was not dropped")
+    return problems
+
+
+PROBLEMS = {"compile": inductor_problems, "trt_rtx": trt_rtx_problems, "torch_trt": torch_trt_problems}
 
 
 def cache_problems(backend: str, evidence: Mapping[str, Any], expect: Start) -> list[str]:

@@ -54,5 +54,12 @@ def target_version() -> str:
     return ".".join(found.split(".")[:2])
 
 
+def torch_trt_runtimes() -> tuple[str, ...]:
+    """The Torch-TensorRT runtimes a suite asks for (build option ``rt``). From 2.14 the package selects the runtime
+    and ``use_python_runtime`` is a deprecated no-op (docs/behaviour.md, "Runtime"), so cells ask for none
+    ("selected") and are judged by the runtime that ran; earlier releases honour the flag."""
+    return ("selected",) if target_version() >= "2.14" else ("cpp", "python")
+
+
 def parametrize_cases(metafunc: pytest.Metafunc, cases: list[Case]) -> None:
     metafunc.parametrize("case", cases, ids=[c.id for c in cases])

@@ -20,7 +20,7 @@ class CapturingLogger:
 
         base: Any = trt.ILogger
 
-        class _Logger(base):  # type: ignore[misc,valid-type]
+        class _Logger(base):  # type: ignore[misc]
             def __init__(self) -> None:
                 trt.ILogger.__init__(self)
                 self.messages: list[tuple[str, str]] = []
@@ -39,6 +39,20 @@ class CapturingLogger:
                     self.messages.clear()
 
         return _Logger()
+
+
+# The refusals that mean "this machine cannot run TensorRT-RTX engines", each as the library words it (seen in
+# tensorrt_rtx 1.7.1: the H100/H200 refusal, and cudaError 35 on a machine with no driver). Anything else a
+# deserialize reports (a serialization mismatch, a corrupt plan) is a defect of the engine and fails the cell.
+KNOWN_REFUSALS = (
+    "cannot run on this GPU, which has compute capability",
+    "CUDA driver version is insufficient",
+    "no CUDA-capable device is detected",
+)
+
+
+def known_refusal(text: str) -> bool:
+    return any(k in text for k in KNOWN_REFUSALS)
 
 
 def refusal_text(errors: list[str]) -> str:

@@ -55,7 +55,9 @@ def test_positive_cells_pass_with_the_granted_sm_count(cupti):
         assert v.ok, v.line()
         assert v.kernels == 17  # probe + its buffer fill + 5 forwards of conv+bias+relu
         if cases[case]["requested_sms"]:
-            assert v.context_sms == (cases[case]["granted_sms"] or v.context_sms) >= cases[case]["requested_sms"]
+            assert v.context_sms is not None and v.context_sms >= cases[case]["requested_sms"]
+            if cases[case]["granted_sms"] is not None:  # the driver's split result against CUPTI's record
+                assert v.context_sms == cases[case]["granted_sms"]
             assert cases[case]["probe_distinct_sms"] == v.context_sms
 
 

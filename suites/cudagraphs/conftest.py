@@ -7,7 +7,7 @@ from harness.cases import Case
 from harness.oracle import Cell, all_cells
 from harness.plugin import RUN_CONFIG
 from harness.streams import BOUND_MODES
-from suites.helpers import target_version
+from suites.helpers import target_version, torch_trt_runtimes
 
 PYTORCH_BACKENDS = ("eager", "cudagraph", "compile")
 # oracle cg_mode -> (backend variant, extra build options)
@@ -36,14 +36,18 @@ RTX_CACHE = ("off", "warm")  # a warm runtime cache must not change what a CUDA-
 
 
 def rtx_cells() -> list[Cell]:
+    """The cells the suite runs. Where the package selects the runtime (2.14), one cell stands for both runtime
+    values: it is parametrized with runtime "cpp" and the test puts in the runtime that ran before judging."""
     version = target_version()
+    selected = torch_trt_runtimes() == ("selected",)
     return [c for c in all_cells() if c.backend in RTX_BACKENDS and c.stream == "default"
-            and c.version in (version, "n/a")]
+            and c.version in (version, "n/a") and not (selected and c.runtime == "python")]
 
 
 def rtx_case(model: str, cell: Cell, cache: str) -> Case:
     settings = RunSettings(cuda_graph_strategy=cell.strategy, kernel_strategy=cell.kernel, cg_mode=cell.cg_mode)
-    extra = (("rt", cell.runtime), ("seg", cell.segmentation)) if cell.backend == "torch_trt" else ()
+    rt = torch_trt_runtimes()[0] if torch_trt_runtimes() == ("selected",) else cell.runtime
+    extra = (("rt", rt), ("seg", cell.segmentation)) if cell.backend == "torch_trt" else ()
     return Case(model, cell.backend, cell.shapes, cell.stream, settings=settings, extra=extra, cache=cache)
 
 

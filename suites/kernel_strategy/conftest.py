@@ -8,9 +8,10 @@ import pytest
 from harness.backends.base import KERNEL_STRATEGIES, RunSettings
 from harness.cases import Case
 from harness.plugin import RUN_CONFIG
+from suites.helpers import torch_trt_runtimes
 
 # (variant, build options) of the RTX cells: the native adapter, and Torch-TensorRT on each runtime
-RTX = (("trt_rtx", ()), ("torch_trt", (("rt", "cpp"),)), ("torch_trt", (("rt", "python"),)))
+RTX = (("trt_rtx", ()), *(("torch_trt", (("rt", rt),)) for rt in torch_trt_runtimes()))
 COMPILE_SHAPES = ("dynamic", "static")  # torch.compile(dynamic=True): symbolic sizes; False: one graph per shape
 
 

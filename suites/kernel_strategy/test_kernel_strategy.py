@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from suites.helpers import require_runs, rtx
 
 DYNAMO_01 = "PyTorch dynamo: sizes 0 and 1 are specialized even under dynamic=True (0/1 specialization)"
@@ -48,10 +46,22 @@ def _batches(harness_case: Any) -> list[int]:
 
 @rtx
 def test_rtx_sweep(case, harness_case):
+    from harness.backends.base import KERNEL_STRATEGIES
+    from harness.rtx_checks import kernel_problems
+
     require_runs(harness_case)
     runner = harness_case.runner()
-    firsts = _sweep(harness_case, runner, _batches(harness_case))
-    harness_case.record("sweep_first_call_ms_total", sum(firsts), "ms", ran=runner.describe())
+    try:
+        firsts = _sweep(harness_case, runner, _batches(harness_case))
+        desc = runner.describe()
+    finally:
+        getattr(runner, "close", lambda: None)()
+    ks = case.settings.kernel_strategy
+    problems = kernel_problems(case.variant, desc, ks)
+    assert not problems, (problems, desc)
+    other = next(k for k in KERNEL_STRATEGIES if k != ks)  # negative control: the read-back judged as another strategy
+    assert kernel_problems(case.variant, desc, other), f"the kernel-strategy check cannot tell {ks!r} from {other!r}"
+    harness_case.record("sweep_first_call_ms_total", sum(firsts), "ms", ran=desc, level="L4")
 
 
 def expected_graphs(shapes: str, batches: list[int]) -> int:
@@ -92,5 +102,5 @@ def test_specialization_oracle():
     assert expected_graphs("static", [1, 2, 2, 3]) == 3
     assert expected_graphs("dynamic", list(range(1, 9))) == 2
     assert expected_graphs("dynamic", [2, 5, 8]) == 1
-    with pytest.raises(AssertionError):
-        assert not specialization_problems("dynamic", list(range(1, 9)), 8)
+    assert specialization_problems("dynamic", list(range(1, 9)), 8)  # a wrong count is named
+    assert not specialization_problems("dynamic", list(range(1, 9)), 2)

@@ -9,11 +9,12 @@ import pytest
 
 from harness.plugin import RUN_CONFIG
 from harness.trace.child import TraceSpec
+from suites.helpers import torch_trt_runtimes
 
 POSITIVE_MODES = ("default", "caller", "external", "green16", "green32", "green66", "torchgreen32")
 BACKENDS = ("eager", "cudagraph", "compile")
 # TensorRT-RTX variants, judged against the oracle's STREAMS rows (engine side stream or the caller's)
-RTX_BACKENDS = (("trt_rtx", ()), ("torch_trt", (("rt", "cpp"),)), ("torch_trt", (("rt", "python"),)))
+RTX_BACKENDS = (("trt_rtx", ()), *(("torch_trt", (("rt", rt),)) for rt in torch_trt_runtimes()))
 # (control, mode, the problem the verdict must name)
 CONTROLS = (
     ("side_stream", "green32", "off the bound stream"),

@@ -31,9 +31,11 @@ def test_confinement(spec, confinement, harness_session):
     assert account["accuracy_ok"], account["accuracy"]
     assert v.ok, v.line()
     assert v.kernels > spec.iters, v.line()  # the model's kernels, not only the probe
-    granted = account["granted_sms"] or v.context_sms  # torch's GreenContext does not say; CUPTI does
+    granted = v.context_sms  # CUPTI's CONTEXT record: independent of what the harness asked the driver for
     if account["requested_sms"]:
         assert granted is not None and granted >= account["requested_sms"], (account, v.line())
+        if account["granted_sms"] is not None:  # the driver's split result (torch's GreenContext does not say)
+            assert account["granted_sms"] == granted, (account, v.line())
         assert account["probe_distinct_sms"] <= granted, account
     dims = {"model": spec.model, "variant": spec.variant, "shapes": spec.shapes, "stream": spec.mode,
             "device": "cuda", "requested_sms": account["requested_sms"], "granted_sms": granted,
@@ -52,7 +54,7 @@ def test_negative_control_fails(spec, problem, confinement, harness_session):
     harness_session.finding(spec.case_id, f"{what}: " + "; ".join(v.problems), "harness.trace.verdict")
 
 
-def _oracle_cell(spec):
+def _oracle_cell(spec, account_runtime=None):
     from harness.oracle import Cell
 
     mode = "green" if spec.mode.startswith(("green", "torchgreen")) else spec.mode
@@ -60,7 +62,7 @@ def _oracle_cell(spec):
         return Cell("trt_rtx", "n/a", "n/a", "standard", "disabled", "lazy", "static", mode, "n/a", "plain")
     from suites.helpers import target_version
 
-    rt = dict(spec.extra).get("rt", "cpp")
+    rt = account_runtime or dict(spec.extra).get("rt", "cpp")  # 2.14: the runtime that ran, from the child
     return Cell("torch_trt", target_version(), rt, "standard", "disabled", "lazy", "static", mode, "single", "plain")
 
 
@@ -76,8 +78,8 @@ def test_rtx_stream_binding(rtx_spec, harness_session, request):
     reason = rtx_unavailable(harness_session, rtx_spec.variant)
     if reason:
         pytest.skip(reason)
-    row = kernel_stream(_oracle_cell(rtx_spec))
     v, account = _cell(request.getfixturevalue("confinement"), rtx_spec)
+    row = kernel_stream(_oracle_cell(rtx_spec, account["ran"].get("runtime") if rtx_spec.variant == "torch_trt" else None))
     assert account["accuracy_ok"], account["accuracy"]
     if row.kernel_stream == "caller":
         assert v.ok, (row.source, v.line())
