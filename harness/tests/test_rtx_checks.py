@@ -101,13 +101,14 @@ def test_graph_owner_read_back():
 
 
 def test_contexts_created_lazily_once():
-    cell, row = _cell(), expect(_cell())
-    assert not context_problems(cell, row, [0], [1])
-    assert context_problems(cell, row, [1], [1])  # created before the first forward
-    assert context_problems(cell, row, [0], [2])  # recreated by the override
-    forced = _cell(cg_mode="whole_graph", strategy="whole_graph_capture", segmentation="broken")
-    assert not context_problems(forced, expect(forced), [0], [2])
-    assert context_problems(forced, expect(forced), [0], [1])
+    row = expect(_cell())
+    assert not context_problems(row, [0], [1])
+    assert context_problems(row, [1], [1])  # created before the first forward
+    assert context_problems(row, [0], [2])  # recreated by the override
+    for rt in ("python", "cpp"):
+        forced = expect(_cell(runtime=rt, cg_mode="whole_graph", strategy="whole_graph_capture", segmentation="broken"))
+        assert not context_problems(forced, [0], [2])
+        assert context_problems(forced, [0], [1])
 
 
 def test_kernel_strategy_read_back():

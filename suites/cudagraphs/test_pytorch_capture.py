@@ -37,6 +37,7 @@ def test_oracle_cell(cell, case, harness_case):
                 stream.synchronize()
             mismatch = raised_as_expected(info.value, exp)
             assert not mismatch, mismatch
+            _prove(harness_case, cell, exp)
             return
         for batch in batches:
             x = harness_case.input(batch)
@@ -47,4 +48,13 @@ def test_oracle_cell(cell, case, harness_case):
     desc = runner.describe()
     if exp.graph == "torch_per_shape":
         assert int(desc["captures"]) == len(set(batches)), f"{exp.source}: {desc}"
-    harness_case.record("captures", float(desc.get("captures", 0)), "1", outcome=exp.outcome)
+    _prove(harness_case, cell, exp, float(desc.get("captures", 0)))
+
+
+def _prove(harness_case, cell, exp, captures=0.0):
+    """The cell's account, naming the oracle row it proved and the proof level this machine gives it."""
+    from harness.coverage import behaviour_row, executed_level
+
+    gpu = harness_case.session.env.gpu
+    harness_case.record("captures", captures, "1", outcome=exp.outcome, row=behaviour_row(cell),
+                        level=executed_level(gpu.compute_capability if gpu else None))

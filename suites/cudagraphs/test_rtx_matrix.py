@@ -79,6 +79,7 @@ def _check(harness_case, runner, cell, exp, path, caplog, capfd):
                 runner(harness_case.input(b))
         mismatch = raised_as_expected(info.value, exp)
         assert not mismatch, mismatch
+        _prove(harness_case, cell, exp)
         return
     for b in batches:
         x = harness_case.input(b)
@@ -88,11 +89,19 @@ def _check(harness_case, runner, cell, exp, path, caplog, capfd):
     logs = [r.getMessage() for r in caplog.records] + capfd.readouterr().err.splitlines()
     problems = warning_problems(exp, logs, desc) + graph_problems(cell, exp, desc, batches)
     if cell.backend == "torch_trt":
-        problems += context_problems(cell, exp, runner.contexts_at_load, runner.contexts())
+        problems += context_problems(exp, runner.contexts_at_load, runner.contexts())
         want_cache = str(path) if harness_case.case.cache == "warm" else ""
         attached = runner.attached_caches()
         if any(p != want_cache for p in attached):
             problems.append(f"engines attached runtime caches {attached}; the cell's is {want_cache or 'none'}")
     assert not problems, (exp.source, problems, desc)
-    harness_case.record("contexts", float(sum(runner.contexts())) if cell.backend == "torch_trt" else 1.0, "1",
-                        outcome=exp.outcome, graph=exp.graph, runtime=cell.runtime, ran=desc, level="L4")
+    _prove(harness_case, cell, exp, float(sum(runner.contexts())) if cell.backend == "torch_trt" else 1.0, desc)
+
+
+def _prove(harness_case, cell, exp, contexts=0.0, desc=None):
+    """The cell's account, naming the oracle row it proved and the proof level this machine gives it."""
+    from harness.coverage import behaviour_row, executed_level
+
+    gpu = harness_case.session.env.gpu
+    harness_case.record("contexts", contexts, "1", outcome=exp.outcome, graph=exp.graph, runtime=cell.runtime,
+                        ran=desc or {}, row=behaviour_row(cell), level=executed_level(gpu.compute_capability if gpu else None))

@@ -15,6 +15,7 @@ from typing import Any
 
 from suites.helpers import require_runs, rtx
 
+KERNEL_READBACK_ROW = "kernel strategy read back from the library object"
 DYNAMO_01 = "PyTorch dynamo: sizes 0 and 1 are specialized even under dynamic=True (0/1 specialization)"
 
 
@@ -61,7 +62,11 @@ def test_rtx_sweep(case, harness_case):
     assert not problems, (problems, desc)
     other = next(k for k in KERNEL_STRATEGIES if k != ks)  # negative control: the read-back judged as another strategy
     assert kernel_problems(case.variant, desc, other), f"the kernel-strategy check cannot tell {ks!r} from {other!r}"
-    harness_case.record("sweep_first_call_ms_total", sum(firsts), "ms", ran=desc, level="L4")
+    from harness.coverage import executed_level
+
+    gpu = harness_case.session.env.gpu
+    harness_case.record("sweep_first_call_ms_total", sum(firsts), "ms", ran=desc, row=KERNEL_READBACK_ROW,
+                        level=executed_level(gpu.compute_capability if gpu else None))
 
 
 def expected_graphs(shapes: str, batches: list[int]) -> int:
