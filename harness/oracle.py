@@ -2,9 +2,9 @@
 
 Two tables, each complete and non-overlapping over the matrix (``harness/tests/test_oracle.py`` proves
 it): ``BEHAVIOUR`` says what a cell does (runs, raises, warns and overrides, ...) and who owns the CUDA
-graph; ``STREAMS`` says on which stream its kernels must run. Every row cites its source: a line of
-../shared/spec/torch-tensorrt-rtx-behavior.md (W14 = 2.14 wheel paths, H = pytorch/TensorRT main) or,
-for the PyTorch backends, the PyTorch source that raises.
+graph; ``STREAMS`` says on which stream its kernels must run. Every row cites its source: a section of
+docs/behaviour.md and the lines it rests on (W14 = the released 2.14.0 wheel's ``torch_tensorrt/`` files,
+H = pytorch/TensorRT at d7f2062810) or, for the PyTorch backends, the PyTorch source that raises.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ KernelStream = Literal["engine_side", "caller"]
 
 STREAM_MODES = ("default", "caller", "external", "green")
 NA = ("n/a",)
+DOC = "docs/behaviour.md#"
+PY = DOC + "cuda-graphs-python: "
+CPP = DOC + "cuda-graphs-cpp: "
 _TRT_COMMON = {"strategy": ("disabled", "whole_graph_capture"), "kernel": ("lazy", "eager", "none")}
 _ANY_STREAM = {"shapes": ("static", "dynamic"), "stream": STREAM_MODES}
 _PYTORCH_NA = {"version": NA, "runtime": NA, "strategy": NA, "kernel": NA, "segmentation": NA}
@@ -97,7 +100,6 @@ def _r(expect: Expect, **when: str | tuple[str, ...]) -> Row:
     return Row({k: (v,) if isinstance(v, str) else v for k, v in when.items()}, expect)
 
 
-_SPEC = "spec "
 RTX_OVERRIDE_WARN = "Manual CUDA graph capture is not guaranteed to work on TRT-RTX"
 _NOT_CAPTURABLE = "CUDA graph capture failed: TRT submodule"
 OUTER_CAPTURE_WARN = "Outer CUDA stream capture detected; disabling TensorRT-RTX native CUDA graph strategy"
@@ -106,73 +108,74 @@ _CAPTURABLE_DYN = ("eager", "none")  # dynamic shapes stay capturable unless the
 
 # Torch-TensorRT 2.14, both runtimes: rows that do not depend on the runtime.
 _TTRT_14_SHARED = (
-    _r(Expect("runs", "none", _SPEC + "Python/C++ STANDARD+disabled: W14 _TRTEngine.py:1261,1381; "
-              "H core/runtime/execute_engine.cpp:470-474"),
+    _r(Expect("runs", "none", DOC + "cuda-graph-modes STANDARD+disabled: W14 _TRTEngine.py:1239-1262,1378-1382; "
+              "H core/runtime/execute_engine.cpp:466-476"),
        backend="torch_trt", version="2.14", cg_mode="standard", strategy="disabled"),
-    _r(Expect("runs", "rtx_native", _SPEC + "STANDARD+whole_graph_capture: W14 _TRTEngine.py:579-581,737-739; "
-              "H execute_engine.cpp:296-298"),
+    _r(Expect("runs", "rtx_native", DOC + "cuda-graph-modes STANDARD+whole_graph_capture: W14 _TRTEngine.py:579-581,"
+              "737-739; H execute_engine.cpp:290-298"),
        backend="torch_trt", version="2.14", cg_mode="standard", strategy=_WGC),
     # enable_cudagraphs on a graph with no break becomes SUBGRAPH (W14 runtime/_cudagraphs.py:153-162)
-    _r(Expect("runs", "rtx_native", _SPEC + "SUBGRAPH+whole_graph_capture: W14 _TRTEngine.py:1261; H "
-              "execute_engine.cpp:296-298 (WHOLE_GRAPH without a graph break is SUBGRAPH: _cudagraphs.py:153-162)"),
+    _r(Expect("runs", "rtx_native", DOC + "cuda-graph-modes SUBGRAPH+whole_graph_capture: W14 _TRTEngine.py:1258-1262; "
+              "H execute_engine.cpp:290-298 (WHOLE_GRAPH without a graph break is SUBGRAPH: W14 runtime/_cudagraphs.py:121-162)"),
        backend="torch_trt", version="2.14", cg_mode=("subgraph", "whole_graph"), strategy=_WGC,
        segmentation=("single",)),
-    _r(Expect("runs", "rtx_native", _SPEC + "SUBGRAPH+whole_graph_capture: W14 _TRTEngine.py:1261; H "
-              "execute_engine.cpp:296-298"),
+    _r(Expect("runs", "rtx_native", DOC + "cuda-graph-modes SUBGRAPH+whole_graph_capture: W14 _TRTEngine.py:1258-1262; "
+              "H execute_engine.cpp:290-298"),
        backend="torch_trt", version="2.14", cg_mode="subgraph", strategy=_WGC, segmentation="broken"),
 )
 
 _TTRT_14_PYTHON = (
-    _r(Expect("warns_override", "rtx_native", _SPEC + "Python SUBGRAPH+disabled: W14 _TRTEngine.py:1242-1256,"
-              "751-763 (WHOLE_GRAPH without a break is SUBGRAPH: _cudagraphs.py:153-162)",
+    _r(Expect("warns_override", "rtx_native", PY + "SUBGRAPH+disabled: W14 _TRTEngine.py:1242-1256,"
+              "752-764 (WHOLE_GRAPH without a break is SUBGRAPH: runtime/_cudagraphs.py:121-162)",
               exc="logging.WARNING", message=RTX_OVERRIDE_WARN),
        backend="torch_trt", version="2.14", runtime="python", strategy="disabled",
        cg_mode=("subgraph", "whole_graph"), segmentation="single"),
-    _r(Expect("warns_override", "rtx_native", _SPEC + "Python SUBGRAPH+disabled: W14 _TRTEngine.py:1242-1256,751-763",
+    _r(Expect("warns_override", "rtx_native", PY + "SUBGRAPH+disabled: W14 _TRTEngine.py:1242-1256,752-764",
               exc="logging.WARNING", message=RTX_OVERRIDE_WARN),
        backend="torch_trt", version="2.14", runtime="python", strategy="disabled", cg_mode="subgraph",
        segmentation="broken"),
-    _r(Expect("raises", "none", _SPEC + "Python WHOLE_GRAPH lazy+dynamic: W14 _CudaGraphsTorchTensorRTModule.py:150-166",
+    _r(Expect("raises", "none", PY + "WHOLE_GRAPH lazy+dynamic: W14 _CudaGraphsTorchTensorRTModule.py:130-166,263; "
+              "runtime/_runtime_config.py:229-254",
               exc="RuntimeError", message=_NOT_CAPTURABLE),
        backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
        kernel="lazy", shapes="dynamic"),
-    _r(Expect("forced_off", "outer_torch", _SPEC + "Python WHOLE_GRAPH+whole_graph_capture, capturable: "
+    _r(Expect("forced_off", "outer_torch", PY + "WHOLE_GRAPH+whole_graph_capture, capturable: "
               "W14 _CudaGraphsTorchTensorRTModule.py:167-176"),
        backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
        strategy=_WGC, shapes="static"),
-    _r(Expect("forced_off", "outer_torch", _SPEC + "Python WHOLE_GRAPH+whole_graph_capture, capturable: "
+    _r(Expect("forced_off", "outer_torch", PY + "WHOLE_GRAPH+whole_graph_capture, capturable: "
               "W14 _CudaGraphsTorchTensorRTModule.py:167-176"),
        backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
        strategy=_WGC, shapes="dynamic", kernel=_CAPTURABLE_DYN),
-    _r(Expect("runs", "outer_torch", _SPEC + "Python WHOLE_GRAPH+disabled, capturable: "
-              "W14 _CudaGraphsTorchTensorRTModule.py:261-268"),
+    _r(Expect("runs", "outer_torch", PY + "WHOLE_GRAPH+disabled, capturable: "
+              "W14 _CudaGraphsTorchTensorRTModule.py:255-270"),
        backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
        strategy="disabled", shapes="static"),
-    _r(Expect("runs", "outer_torch", _SPEC + "Python WHOLE_GRAPH+disabled, capturable: "
-              "W14 _CudaGraphsTorchTensorRTModule.py:261-268"),
+    _r(Expect("runs", "outer_torch", PY + "WHOLE_GRAPH+disabled, capturable: "
+              "W14 _CudaGraphsTorchTensorRTModule.py:255-270"),
        backend="torch_trt", version="2.14", runtime="python", cg_mode="whole_graph", segmentation="broken",
        strategy="disabled", shapes="dynamic", kernel=_CAPTURABLE_DYN),
 )
 
 _TTRT_14_CPP = (
-    _r(Expect("no_graph", "none", _SPEC + "C++ SUBGRAPH+disabled: manual capture skipped, strategy stays disabled, "
-              "no warning (differs from Python; no upstream test covers it)"),
+    _r(Expect("no_graph", "none", CPP + "SUBGRAPH+disabled: manual capture skipped, strategy stays disabled, "
+              "no warning (H execute_engine.cpp:290-298; differs from Python; no upstream test covers it)"),
        backend="torch_trt", version="2.14", runtime="cpp", strategy="disabled", cg_mode="subgraph"),
-    _r(Expect("no_graph", "none", _SPEC + "C++ SUBGRAPH+disabled (WHOLE_GRAPH without a break is SUBGRAPH: "
-              "_cudagraphs.py:153-162)"),
+    _r(Expect("no_graph", "none", CPP + "SUBGRAPH+disabled (WHOLE_GRAPH without a break is SUBGRAPH: "
+              "W14 runtime/_cudagraphs.py:121-162)"),
        backend="torch_trt", version="2.14", runtime="cpp", strategy="disabled", cg_mode="whole_graph",
        segmentation="single"),
-    _r(Expect("runs", "outer_torch", _SPEC + "C++ WHOLE_GRAPH+disabled: C++ engines are not checked for "
-              "capturability (H core/runtime/TRTEngine.cpp:951-963)"),
+    _r(Expect("runs", "outer_torch", CPP + "WHOLE_GRAPH+disabled: C++ engines are not checked for "
+              "capturability (W14 _CudaGraphsTorchTensorRTModule.py:150-156)"),
        backend="torch_trt", version="2.14", runtime="cpp", strategy="disabled", cg_mode="whole_graph",
        segmentation="broken"),
-    _r(Expect("forced_off", "outer_torch", _SPEC + "C++ WHOLE_GRAPH+whole_graph_capture: H core/runtime/"
-              "TRTEngine.cpp:951-963", exc="log.WARNING", message=OUTER_CAPTURE_WARN),
+    _r(Expect("forced_off", "outer_torch", CPP + "WHOLE_GRAPH+whole_graph_capture: H core/runtime/"
+              "execute_engine.cpp:296-303, TRTEngine.cpp:951-963", exc="log.WARNING", message=OUTER_CAPTURE_WARN),
        backend="torch_trt", version="2.14", runtime="cpp", strategy=_WGC, cg_mode="whole_graph",
        segmentation="broken"),
 )
 
-_V211 = "spec What changed 1: 2.11.0 has none of the RTX runtime features, only the CUDA-graph mode APIs"
+_V211 = DOC + "torch-tensorrt-211: 2.11.0 has none of the RTX runtime features, only the CUDA-graph mode APIs"
 _TTRT_11 = (
     _r(Expect("unsupported", "none", _V211 + " (no RuntimeSettings: the knob cannot be set)",
               exc="AttributeError", message="RuntimeSettings"),
@@ -192,12 +195,12 @@ _TTRT_11 = (
        kernel="lazy", cg_mode="whole_graph", segmentation="broken"),
 )
 
-_NATIVE = "the native adapter mirrors Torch-TensorRT's monolithic-capture rule (spec API: _is_monolithic_capturable, " \
-          "W14 _TRTEngine.py:742; seed #4294: is_stream_capturable is True for static shapes under lazy)"
+_NATIVE = DOC + "native: the native adapter applies Torch-TensorRT's monolithic-capture rule " \
+          "(W14 runtime/_runtime_config.py:229-254: stream-capturable, and not lazy kernels with a dynamic input)"
 _TRT_RTX = (
-    _r(Expect("runs", "none", "tensorrt_rtx IRuntimeConfig cuda_graph_strategy=DISABLED (spec API, TensorRT-RTX)"),
+    _r(Expect("runs", "none", DOC + "native: IRuntimeConfig.cuda_graph_strategy = DISABLED"),
        backend="trt_rtx", cg_mode="standard", strategy="disabled"),
-    _r(Expect("runs", "rtx_native", "tensorrt_rtx cuda_graph_strategy=WHOLE_GRAPH_CAPTURE (spec API, TensorRT-RTX)"),
+    _r(Expect("runs", "rtx_native", DOC + "native: IRuntimeConfig.cuda_graph_strategy = WHOLE_GRAPH_CAPTURE"),
        backend="trt_rtx", cg_mode="standard", strategy=_WGC),
     _r(Expect("raises", "none", _NATIVE, exc="CaptureRefused", message="not stream-capturable"),
        backend="trt_rtx", cg_mode="outer_capture", kernel="lazy", shapes="dynamic"),
@@ -248,14 +251,15 @@ class StreamRow:
 
 STREAMS: tuple[StreamRow, ...] = (
     StreamRow({"backend": ("torch_trt",), "version": ("2.14",), "stream": ("default",)}, "engine_side",
-              "spec Streams: current stream == default -> own side stream (C++ getStreamFromPool, Python "
-              "lazily created torch.cuda.Stream), fenced both ways"),
+              DOC + "streams: current stream == default -> the engine's own pool stream, fenced both ways "
+              "(H core/runtime/execute_engine.cpp:311-321; W14 _TRTEngine.py:1213-1225)"),
     StreamRow({"backend": ("torch_trt",), "version": ("2.14",), "stream": _NON_DEFAULT}, "caller",
-              "spec Streams: any other current stream is used directly (PR #4232 merged narrower, 2026-05-28)"),
+              DOC + "streams: any other current stream is used directly (H execute_engine.cpp:316-321; "
+              "W14 _TRTEngine.py:1221-1225)"),
     StreamRow({"backend": ("torch_trt",), "version": ("2.11",)}, "engine_side",
-              "spec Streams: 2.11 always used its own primary-context stream (green partitioning bypassed)"),
+              DOC + "streams: 2.11 always used its own primary-context stream (green partitioning bypassed)"),
     StreamRow({"backend": ("trt_rtx", "eager", "cudagraph", "compile")}, "caller",
-              "harness adapters enqueue on torch.cuda.current_stream(); PyTorch launches on the current stream"),
+              DOC + "streams: the harness adapters enqueue on torch.cuda.current_stream(); PyTorch launches on the current stream"),
 )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 import pytest
 
@@ -31,11 +33,59 @@ def test_no_dead_rows():
         assert any(srow.matches(c) for c in CELLS), srow
 
 
-def test_every_row_cites_a_source_and_raises_name_a_message():
+ROOT = Path(__file__).resolve().parents[2]
+WHEEL = ROOT / ".harness-cache/wheels/torch_tensorrt_rtx-2.14.0/torch_tensorrt"
+DOC_REF = re.compile(r"docs/behaviour\.md#([a-z0-9-]+)")
+W14_REF = re.compile(r"W14 ([\w/]+\.py):((?:\d+(?:-\d+)?,?)+)")
+
+
+def _doc_anchors() -> set[str]:
+    text = (ROOT / "docs/behaviour.md").read_text()
+    heads = {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-")
+             for h in re.findall(r"^#+ (.+?)(?: <a id=.*)?$", text, re.M)}
+    return heads | set(re.findall(r'<a id="([a-z0-9-]+)">', text))
+
+
+def citation_problems(source: str, anchors: set[str]) -> list[str]:
+    """A citation names a section of docs/behaviour.md that exists, and every W14 file:line it gives is a line of
+    the released wheel (checked where .ci/bootstrap unpacked it)."""
+    problems = [f"no section #{a}" for a in DOC_REF.findall(source) if a not in anchors]
+    for name, spans in W14_REF.findall(source):
+        files = [WHEEL / name] if "/" in name else list(WHEEL.rglob(name))
+        if not WHEEL.is_dir():
+            continue
+        if len(files) != 1 or not files[0].is_file():
+            problems.append(f"W14 {name}: {len(files)} files match")
+            continue
+        n = len(files[0].read_text().splitlines())
+        last = max(int(x) for x in re.findall(r"\d+", spans))
+        if last > n:
+            problems.append(f"W14 {name}:{last} is past the file's {n} lines")
+    return problems
+
+
+def test_every_row_cites_a_section_and_wheel_lines_that_exist():
+    anchors = _doc_anchors()
     for row in BEHAVIOUR:
-        assert row.expect.source.strip(), row
+        src = row.expect.source
+        if set(row.when.get("backend", ())) & {"torch_trt", "trt_rtx"}:
+            assert DOC_REF.search(src), row
+        assert not citation_problems(src, anchors), (src, citation_problems(src, anchors))
         if row.expect.outcome in ("raises", "warns_override"):
             assert row.expect.exc and row.expect.message, row
+    for srow in STREAMS:
+        assert DOC_REF.search(srow.source) and not citation_problems(srow.source, anchors), srow
+
+
+def test_citation_check_flags_a_missing_section_and_a_line_past_the_file():
+    anchors = _doc_anchors()
+    assert citation_problems("docs/behaviour.md#streams", anchors) == []
+    assert citation_problems("docs/behaviour.md#no-such-section", anchors)
+    if not WHEEL.is_dir():
+        pytest.skip("the unpacked 2.14.0 wheel is absent (.ci/bootstrap could not download it)")
+    assert citation_problems("W14 _TRTEngine.py:1242-1256", anchors) == []
+    assert citation_problems("W14 _TRTEngine.py:1242-99999", anchors)
+    assert citation_problems("W14 _NoSuchFile.py:1", anchors)
 
 
 def test_negative_controls_overlap_and_gap_are_detected(monkeypatch):

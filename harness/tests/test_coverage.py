@@ -1,0 +1,32 @@
+"""The Coverage table: every oracle row appears once, at the highest level a passing cell recorded for it."""
+
+from __future__ import annotations
+
+from harness.coverage import behaviour_row, coverage, executed_level, row_name
+from harness.oracle import BEHAVIOUR, STREAMS, Cell
+
+
+def test_levels_by_machine():
+    assert executed_level(None) == "L2"
+    assert executed_level((9, 0)) == "L3"  # H100/H200: TensorRT-RTX refuses, PyTorch rows run
+    assert executed_level((8, 9)) == "L4" and executed_level((12, 0)) == "L4" and executed_level((12, 1)) == "L4"
+    assert executed_level((10, 0)) == "L3" and executed_level((7, 5)) == "L3"
+
+
+def test_row_names_are_unique_and_cells_find_their_row():
+    names = [row_name(r) for r in (*BEHAVIOUR, *STREAMS)]
+    assert len(names) == len(set(names))
+    cell = Cell("cudagraph", "n/a", "n/a", "capture_current", "n/a", "n/a", "static", "default", "n/a", "plain")
+    assert behaviour_row(cell) == "cudagraph cg_mode=capture_current stream=default"
+
+
+def test_highest_recorded_level_wins_and_floors_hold():
+    cell = Cell("cudagraph", "n/a", "n/a", "capture_current", "n/a", "n/a", "static", "default", "n/a", "plain")
+    name = behaviour_row(cell)
+    recs = [{"dims": {"row": name, "level": "L3"}}, {"dims": {"row": name, "level": "L2"}}, {"dims": {"row": name}}]
+    table = {c.row: c for c in coverage(recs, [("contract x", "W14 a.py:1", "L0")])}
+    assert len(table) == len(BEHAVIOUR) + len(STREAMS) + 1
+    assert table[name].level == "L3" and table[name].cells == 2
+    rtx = next(c for c in table.values() if c.row.startswith("trt_rtx "))
+    assert rtx.level == "L1" and rtx.cells == 0  # type-checked adapters, never executed here
+    assert table["contract x"].level == "L0"
