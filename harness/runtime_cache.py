@@ -1,6 +1,6 @@
 """Runtime-cache files and the verdicts on cache hits, for TensorRT-RTX and for inductor's on-disk caches.
 
-The file protocol is Torch-TensorRT 2.14's (spec "Runtime cache"): ``load()`` and ``save()`` take
+The file protocol is Torch-TensorRT 2.14's (docs/behaviour.md#runtime-cache): ``load()`` and ``save()`` take
 ``FileLock(path + ".lock")`` with a 10 s timeout; ``save`` writes ``path + ".tmp"`` and moves it over the
 file; zero bytes leave the old file untouched; a missing file loads as nothing. A file the library cannot
 deserialize is a cold start, reported as such, never a crash. The lock prevents torn files, not lost
@@ -24,7 +24,7 @@ from typing import Any, Literal
 from harness.errors import UsageError
 from harness.results import write_atomic
 
-LOCK_TIMEOUT_S = 10.0  # spec Runtime cache: FileLock(path + ".lock") (10 s timeout)
+LOCK_TIMEOUT_S = 10.0  # W14 runtime/_runtime_cache.py:48: FileLock(path + ".lock")
 LoadStatus = Literal["missing", "loaded", "rejected"]
 Start = Literal["cold", "warm", "corrupt_cold"]
 

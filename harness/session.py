@@ -118,7 +118,7 @@ class HarnessSession:
                           if k.startswith("seed:") and not v]
                 if absent:
                     self._writer.write("finding", {
-                        "case_id": "probe", "source": "spec What changed 3",
+                        "case_id": "probe", "source": "docs/behaviour.md#streams",
                         "text": f"seed PR #4232 external-stream API absent, as expected for every release: {absent}; "
                                 "stream binding is tested through the current stream instead"})
                 self._point_latest()

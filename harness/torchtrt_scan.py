@@ -1,8 +1,8 @@
 """Static scan of an installed ``torch_tensorrt`` package: which APIs exist, which runtime it ships.
 
 Reading the package's source with ``ast`` answers these questions on any machine, including CI
-machines where ``import torch_tensorrt`` fails for want of a GPU. Each API row cites the spec
-(../shared/spec/torch-tensorrt-rtx-behavior.md, "API (2.14.0)" and "What changed after the seeds").
+machines where ``import torch_tensorrt`` fails for want of a GPU. Each API row cites the released 2.14.0 wheel
+(W14 ``file:line``; docs/behaviour.md says what each one does).
 """
 
 from __future__ import annotations
@@ -20,44 +20,45 @@ class ApiRef:
     label: str
     module: str  # path relative to the package root, e.g. "runtime/_runtime_config.py"; "*" = anywhere
     qualname: str
-    source: str  # the spec line that says where it lives
+    source: str  # the wheel line (or docs section) that says where it lives
 
 
 API_REFS: tuple[ApiRef, ...] = (
     ApiRef("runtime.RuntimeSettings", "runtime/_runtime_config.py", "RuntimeSettings",
-           "spec API: W14 runtime/_runtime_config.py:63-136"),
+           "W14 runtime/_runtime_config.py:62-136"),
     ApiRef("runtime.runtime_config", "runtime/_runtime_config.py", "runtime_config",
-           "spec API: runtime/_runtime_config.py:380"),
+           "W14 runtime/_runtime_config.py:380"),
     ApiRef("runtime.set_dynamic_shapes_kernel_strategy", "runtime/_runtime_config.py",
-           "set_dynamic_shapes_kernel_strategy", "spec API: runtime/_runtime_config.py:404"),
-    ApiRef("runtime.RuntimeCache", "runtime/_runtime_cache.py", "RuntimeCache", "spec API: RuntimeCache"),
+           "set_dynamic_shapes_kernel_strategy", "W14 runtime/_runtime_config.py:404"),
+    ApiRef("runtime.RuntimeCache", "runtime/_runtime_cache.py", "RuntimeCache", "W14 runtime/_runtime_cache.py:193"),
     ApiRef("runtime.runtime_cache", "runtime/_runtime_cache.py", "runtime_cache",
-           "spec API: runtime/_runtime_cache.py:579"),
+           "W14 runtime/_runtime_cache.py:579"),
     ApiRef("TorchTensorRTModule.runtime_settings", "dynamo/runtime/_TorchTensorRTModule.py",
-           "TorchTensorRTModule.runtime_settings", "spec API: W14 dynamo/runtime/_TorchTensorRTModule.py:339-353"),
-    ApiRef("runtime.set_cudagraphs_mode", "runtime/_cudagraphs.py", "set_cudagraphs_mode", "spec API: CUDA-graph modes"),
-    ApiRef("runtime.get_cudagraphs_mode", "runtime/_cudagraphs.py", "get_cudagraphs_mode", "spec API: CUDA-graph modes"),
+           "TorchTensorRTModule.runtime_settings", "W14 dynamo/runtime/_TorchTensorRTModule.py:339-353"),
+    ApiRef("runtime.set_cudagraphs_mode", "runtime/_cudagraphs.py", "set_cudagraphs_mode", "W14 runtime/_cudagraphs.py:29"),
+    ApiRef("runtime.get_cudagraphs_mode", "runtime/_cudagraphs.py", "get_cudagraphs_mode", "W14 runtime/_cudagraphs.py:52"),
     ApiRef("runtime.get_whole_cudagraphs_mode", "runtime/_cudagraphs.py", "get_whole_cudagraphs_mode",
-           "spec API: CUDA-graph modes"),
-    ApiRef("runtime.enable_cudagraphs", "runtime/_cudagraphs.py", "enable_cudagraphs", "spec API: CUDA-graph modes"),
+           "W14 runtime/_cudagraphs.py:43"),
+    ApiRef("runtime.enable_cudagraphs", "runtime/_cudagraphs.py", "enable_cudagraphs", "W14 runtime/_cudagraphs.py:165"),
     ApiRef("TRTEngine._is_monolithic_capturable", "dynamo/runtime/_TRTEngine.py", "TRTEngine._is_monolithic_capturable",
-           "spec API: W14 dynamo/runtime/_TRTEngine.py:742"),
+           "W14 dynamo/runtime/_TRTEngine.py:742"),
     ApiRef("CudaGraphsTorchTensorRTModule._check_monolithic_capturability",
            "dynamo/runtime/_CudaGraphsTorchTensorRTModule.py",
            "CudaGraphsTorchTensorRTModule._check_monolithic_capturability",
-           "spec API: _CudaGraphsTorchTensorRTModule.py:130"),
-    # The seed PR #4232 names: "exist in no release and on no branch" (spec, What changed 3).
-    ApiRef("seed:set_external_stream", "*", "set_external_stream", "spec What changed 3 (expected absent)"),
-    ApiRef("seed:clear_external_stream", "*", "clear_external_stream", "spec What changed 3 (expected absent)"),
-    ApiRef("seed:get_external_stream", "*", "get_external_stream", "spec What changed 3 (expected absent)"),
-    ApiRef("seed:is_external_stream_set", "*", "is_external_stream_set", "spec What changed 3 (expected absent)"),
+           "W14 dynamo/runtime/_CudaGraphsTorchTensorRTModule.py:130"),
+    # An external-stream API proposed upstream and never merged: absent from every release (a caller's non-default
+    # stream is honoured instead: docs/behaviour.md#streams).
+    ApiRef("seed:set_external_stream", "*", "set_external_stream", "docs/behaviour.md#streams (expected absent)"),
+    ApiRef("seed:clear_external_stream", "*", "clear_external_stream", "docs/behaviour.md#streams (expected absent)"),
+    ApiRef("seed:get_external_stream", "*", "get_external_stream", "docs/behaviour.md#streams (expected absent)"),
+    ApiRef("seed:is_external_stream_set", "*", "is_external_stream_set", "docs/behaviour.md#streams (expected absent)"),
     ApiRef("seed:set_engine_stream_passthrough", "*", "set_engine_stream_passthrough",
-           "spec What changed 3 (expected absent)"),
+           "docs/behaviour.md#streams (expected absent)"),
     ApiRef("seed:get_engine_stream_passthrough", "*", "get_engine_stream_passthrough",
-           "spec What changed 3 (expected absent)"),
+           "docs/behaviour.md#streams (expected absent)"),
 )
 
-# Knobs PR #4294 added to compile() and PR #4330 moved to RuntimeSettings (spec, What changed 2).
+# Knobs that compile() once took and that moved to RuntimeSettings (docs/behaviour.md#runtime).
 MOVED_COMPILE_KWARGS = ("cuda_graph_strategy", "runtime_cache_path", "dynamic_shapes_kernel_specialization_strategy")
 
 
@@ -67,7 +68,7 @@ class ScanResult:
 
     root: str
     version: str | None
-    runtime: str  # "cpp" when lib/libtorchtrt*.so ships (spec, What changed 4), else "python"
+    runtime: str  # "cpp" when lib/libtorchtrt*.so ships (W14 _features.py:50-51), else "python"
     apis: dict[str, bool]
     findings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -125,8 +126,32 @@ def _compile_kwargs_finding(root: Path) -> str | None:
     return (
         f"dynamo/_compiler.py:{fn.args.kwarg.lineno}: compile() takes **{fn.args.kwarg.arg} and no explicit "
         f"{swallowed}: passing them is accepted silently and applies nothing (use RuntimeSettings) "
-        "[spec What changed 2: W14 dynamo/_compiler.py:507]"
+        "[docs/behaviour.md#runtime]"
     )
+
+
+def _deprecated_runtime_flag_finding(root: Path) -> str | None:
+    """``compile(use_python_runtime=True)`` only warns when the runtimes are merged (W14 dynamo/_compiler.py:632-640)."""
+    tree = _parse(root / "dynamo" / "_compiler.py")
+    fn = _find_function(tree, "compile") if tree else None
+    if fn is None:
+        return None
+    for node in ast.walk(fn):
+        if (isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "use_python_runtime"
+                and "DeprecationWarning" in ast.unparse(node)):
+            return (f"dynamo/_compiler.py:{node.lineno}: use_python_runtime only emits a DeprecationWarning: the "
+                    "runtime is the one the package selects, so cells ask for none and report the one that ran "
+                    "[docs/behaviour.md#runtime]")
+    return None
+
+
+def _enable_cudagraphs_returns_cm(root: Path) -> str | None:
+    tree = _parse(root / "runtime" / "_cudagraphs.py")
+    fn = _find_function(tree, "enable_cudagraphs") if tree else None
+    if fn is None or fn.returns is None or "ContextManager" not in ast.unparse(fn.returns):
+        return None
+    return (f"runtime/_cudagraphs.py:{fn.lineno}: enable_cudagraphs returns {ast.unparse(fn.returns)}, a context "
+            "manager to enter, not the module to call [docs/behaviour.md#cuda-graph-modes]")
 
 
 def _enable_cudagraphs_kwarg(root: Path) -> bool:
@@ -154,7 +179,8 @@ def scan_torch_tensorrt(package_dir: str, version: str | None) -> ScanResult:
             apis[ref.label] = tree is not None and ref.qualname in _names_in(tree)
     apis["enable_cudagraphs(cuda_graph_strategy=)"] = _enable_cudagraphs_kwarg(root)
     runtime = "cpp" if any((root / "lib").glob("libtorchtrt*.so")) else "python"
-    findings = [f for f in (_compile_kwargs_finding(root),) if f]
+    findings = [f for f in (_compile_kwargs_finding(root), _deprecated_runtime_flag_finding(root),
+                            _enable_cudagraphs_returns_cm(root)) if f]
     present_seed = [k for k, v in apis.items() if k.startswith("seed:") and v]
     if present_seed:
         findings.append(f"seed external-stream API present, unlike every known release: {present_seed}")

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from models import ModelEntry
 
 DEVICES = ("cpu", "cuda")
-CUDA_GRAPH_STRATEGIES = ("disabled", "whole_graph_capture")  # spec API: RuntimeSettings (W14 :63-136)
-KERNEL_STRATEGIES = ("lazy", "eager", "none")  # spec API: set_dynamic_shapes_kernel_strategy (:404)
-# CUDA-graph modes: Torch-TensorRT's (spec API: set_cudagraphs_mode / enable_cudagraphs) and the native adapter's
+CUDA_GRAPH_STRATEGIES = ("disabled", "whole_graph_capture")  # W14 runtime/_runtime_config.py:62-136
+KERNEL_STRATEGIES = ("lazy", "eager", "none")  # W14 runtime/_runtime_config.py:404
+# CUDA-graph modes: Torch-TensorRT's (set_cudagraphs_mode / enable_cudagraphs, docs/behaviour.md) and the native adapter's
 # outer torch.cuda.CUDAGraph capture; each RTX backend validates its own subset.
 CG_MODES = ("standard", "subgraph", "whole_graph", "outer_capture")
 
@@ -70,7 +70,7 @@ class BuildConfig:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """TensorRT-RTX runtime knobs (spec API: ``RuntimeSettings``) and the CUDA-graph mode the module runs
+    """TensorRT-RTX runtime knobs (Torch-TensorRT's ``RuntimeSettings``) and the CUDA-graph mode the module runs
     under; PyTorch backends accept only defaults."""
 
     cuda_graph_strategy: str = "disabled"

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 class SideStreamRunner:
     """Ignores the bound stream: runs on its own primary-context stream, fenced both ways, as
-    Torch-TensorRT 2.11 did (spec Streams). Outputs stay correct; confinement does not."""
+    Torch-TensorRT 2.11 did (docs/behaviour.md#streams). Outputs stay correct; confinement does not."""
 
     def __init__(self, inner: Any) -> None:
         import torch

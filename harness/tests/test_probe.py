@@ -98,9 +98,11 @@ def test_probe_never_imports_torch_tensorrt_without_gpu(tmp_path, env):
 @pytest.mark.skipif(not WHEEL.is_dir(), reason=f"released wheel not unpacked at {WHEEL} (.ci/bootstrap does it)")
 def test_static_scan_of_released_2_14_wheel():
     scan = scan_torch_tensorrt(str(WHEEL), "2.14.0")
-    assert scan.runtime == "cpp"  # lib/libtorchtrt*.so ships (spec What changed 4)
+    assert scan.runtime == "cpp"  # lib/libtorchtrt*.so ships (W14 _features.py:50-51)
     present = [k for k, v in scan.apis.items() if v]
     absent = [k for k, v in scan.apis.items() if not v]
     assert all(not k.startswith("seed:") for k in present), present
     assert sorted(absent) == sorted(k for k in scan.apis if k.startswith("seed:"))
     assert any("dynamo/_compiler.py:507" in f and "cuda_graph_strategy" in f for f in scan.findings), scan.findings
+    assert any("dynamo/_compiler.py:632" in f and "use_python_runtime" in f for f in scan.findings), scan.findings
+    assert any("runtime/_cudagraphs.py:165" in f and "_CudagraphsContextManager" in f for f in scan.findings), scan.findings

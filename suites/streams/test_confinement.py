@@ -70,7 +70,7 @@ def _oracle_cell(spec, account_runtime=None):
 @green_ctx
 @pytest.mark.rtx
 def test_rtx_stream_binding(rtx_spec, harness_session, request):
-    """Torch-TensorRT on the caller's stream (spec Streams): a non-default current stream is used directly, the
+    """Torch-TensorRT on the caller's stream (docs/behaviour.md#streams): a non-default current stream is used directly, the
     default stream gets the engine's own side stream; the trace must show whichever the oracle's row says."""
     from harness.coverage import executed_level, row_name
     from harness.oracle import kernel_stream
