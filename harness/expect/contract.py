@@ -134,8 +134,8 @@ EXPECTATIONS: tuple[Expectation, ...] = (
        "RuntimeSettings.merge with an unknown field raises TypeError listing the valid fields; a known field returns a "
        "new object and leaves the original unchanged.",
        "torch_tensorrt/runtime/_runtime_config.py:127-135", "Unknown RuntimeSettings field(s)", "settings", "",
-       {"merge_unknown_key": {"raised": "TypeError", "message": f"Unknown RuntimeSettings field(s): ['bogus']. Valid fields: {_VALID}.",
-                              "at": "runtime/_runtime_config.py:131"},
+       {"merge_unknown_key": {"raised": "TypeError", "at": "runtime/_runtime_config.py:131",
+                              "message": f"Unknown RuntimeSettings field(s): ['bogus']. Valid fields: {_VALID}."},
         "merge_known_key": "whole_graph_capture", "merge_leaves_original": "disabled"},
        {"merge_leaves_original": "whole_graph_capture"}, settles="missing: TypeError for unknown RuntimeSettings keys"),
     _e("settings.frozen",
@@ -152,7 +152,7 @@ EXPECTATIONS: tuple[Expectation, ...] = (
     _e("cudagraphs.mode_round_trip",
        "set_cudagraphs_mode(True/False) switches between STANDARD and SUBGRAPH in Python and in the C++ runtime's "
        "global (torch.ops.tensorrt.get_cudagraphs_mode); get_whole_cudagraphs_mode stays False.",
-       "torch_tensorrt/runtime/_cudagraphs.py:29-58", "torch.ops.tensorrt.set_cudagraphs_mode", "cudagraphs", "",
+       "torch_tensorrt/runtime/_cudagraphs.py:29-58", "SUBGRAPH_CUDAGRAPHS if mode else CudaGraphsMode.STANDARD", "cudagraphs", "",
        {"initial": _STD, "after_set_true": _SUB, "after_set_false": _STD},
        {"after_set_true": _STD}),
     _e("cudagraphs.enable_returns_context_manager",

@@ -33,6 +33,8 @@ from typing import Any
 import torch
 
 SCHEMA = 1
+CHECK_NAMES = ("environment", "runtime_selected", "settings", "cudagraphs", "runtime_cache", "deserialize_signature",
+               "default_path", "compile", "depth")
 SUBSTITUTED_CAPABILITY = (12, 0)
 SUBSTITUTED_DEVICE = 0
 _CALLS: dict[str, dict[str, int]] = {"torch.cuda.current_device": {}, "torch.cuda.get_device_capability": {}}
@@ -236,7 +238,7 @@ def check_runtime_cache(tt: Any, work: Path, lazy_module: Callable[..., Any]) ->
     target.write_bytes(b"old")
     ino = target.stat().st_ino
     loaded.save(str(target))
-    replaced = {"content_new": target.read_bytes() == raw, "inode_changed": target.stat().st_ino != ino,
+    replaced: dict[str, Any] = {"content_new": target.read_bytes() == raw, "inode_changed": target.stat().st_ino != ino,
                 "tmp_left": Path(f"{target}.tmp").exists(), "lock_file": Path(f"{target}.lock").exists()}
     squat = work / "squat.bin"
     Path(f"{squat}.tmp").mkdir()
@@ -270,7 +272,8 @@ def check_runtime_cache(tt: Any, work: Path, lazy_module: Callable[..., Any]) ->
     fresh.runtime_settings = RuntimeSettings(cuda_graph_strategy="whole_graph_capture")
     implicit = fresh._implicit_cache_handle
     out["module_default_cache"] = {"initial_is_default_path": default_is_path,
-                                   "implicit_path_is_default": implicit is not None and implicit.path == _defaults.RUNTIME_CACHE_PATH,
+                                   "implicit_path_is_default": bool(implicit is not None
+                                                                    and implicit.path == _defaults.RUNTIME_CACHE_PATH),
                                    "autosave_on_del": bool(implicit is not None and implicit.autosave_on_del),
                                    "settings_hold_handle": fresh.runtime_settings.runtime_cache is implicit}
 
@@ -305,8 +308,8 @@ def check_default_path() -> dict[str, Any]:
     gp = getpass.getuser()
     tmp = tempfile.gettempdir()
     return {"path": _defaults.RUNTIME_CACHE_PATH, "pwd_user": pw, "getpass_user": gp,
-            "is_pwd_form": _defaults.RUNTIME_CACHE_PATH == os.path.join(tmp, f"torch_tensorrt_{pw}/runtime_cache.bin"),
-            "is_getpass_form": _defaults.RUNTIME_CACHE_PATH == os.path.join(tmp, f"torch_tensorrt_{gp}/runtime_cache.bin")}
+            "is_pwd_form": str(Path(tmp) / f"torch_tensorrt_{pw}" / "runtime_cache.bin") == _defaults.RUNTIME_CACHE_PATH,
+            "is_getpass_form": str(Path(tmp) / f"torch_tensorrt_{gp}" / "runtime_cache.bin") == _defaults.RUNTIME_CACHE_PATH}
 
 
 def check_compile(tt: Any) -> dict[str, Any]:
@@ -346,7 +349,8 @@ def _compile_once(tt: Any, ep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         outcome = raised(lambda: tt.compile(ep, **kwargs))
     log.removeHandler(handler)
     log.setLevel(old_level)
-    settings = next((r.args[0] for r in handler.records if r.msg == "Compilation Settings: %s\n" and r.args), None)
+    settings = next((r.args[0] for r in handler.records
+                     if r.msg == "Compilation Settings: %s\n" and isinstance(r.args, tuple) and r.args), None)
     trt_errors = [r.getMessage() for r in handler.records if r.levelno >= logging.ERROR]
     return {**outcome, "seconds": round(time.perf_counter() - t0, 3), "trt_errors": trt_errors,
             "deprecations": sorted({str(w.message)[:400] for w in caught if issubclass(w.category, DeprecationWarning)}),
@@ -422,6 +426,8 @@ def run(out_path: Path) -> None:
         "compile": lambda: check_compile(tt),
         "depth": lambda: check_depth(tt),
     }
+    if tuple(checks) != CHECK_NAMES:
+        raise RuntimeError(f"contract child: checks {tuple(checks)} differ from CHECK_NAMES {CHECK_NAMES}")
     for name, fn in checks.items():
         try:
             result["checks"][name] = {"value": fn()}

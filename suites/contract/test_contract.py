@@ -30,10 +30,11 @@ def test_contract(case, contract_observed, harness_session):
     assert not disagreements, f"{exp.id} ({exp.citation}): " + "; ".join(disagreements)
 
 
-@pytest.mark.parametrize("case", CELLS, ids=[f"wrong-{c.id}" for c in CELLS])
-def test_wrong_expectation_disagrees(case, contract_observed):
-    """Negative control: the same observation judged with ``wrong`` (the old belief, where the harness had one)."""
-    exp = case.expectation
+@pytest.mark.parametrize("control", CELLS, ids=[f"wrong-{c.id}" for c in CELLS])
+def test_wrong_expectation_disagrees(control, contract_observed):
+    """Negative control: the same observation judged with ``wrong`` (the old belief, where the harness had one).
+    Recorded as a plain cell (no level): it proves the check can fail, not the library's behaviour."""
+    exp = control.expectation
     observation = contract_observed.observation()
     try:
         disagreements = contract.judge(exp, observation, exp.wrong)
