@@ -21,11 +21,9 @@ SUBSTITUTED = {"torch.cuda.current_device": 0, "torch.cuda.get_device_capability
 SUBSTITUTION_TEXT = (
     "substituted in the child, nothing else: torch.cuda.current_device() answers 0 and "
     "torch.cuda.get_device_capability() answers (12, 0); import torch_tensorrt evaluates both at import time "
-    "(W14 _utils.py:95, dynamo/_defaults.py:111, _Device.py:148) and they raise without a driver. "
-    "torch.cuda.is_available() stays False and every other CUDA call is real."
+    "(W14 _utils.py:95, dynamo/_defaults.py:111, _Device.py:148) and they raise without a GPU. The child sees no "
+    "GPU (CUDA_VISIBLE_DEVICES empty), torch.cuda.is_available() stays False and every other CUDA call is real."
 )
-_NO_DRIVER = "Found no NVIDIA driver on your system"
-_CUDA_35 = "cudaError 35: CUDA driver version is insufficient for CUDA runtime version"
 
 
 @dataclass(frozen=True)
@@ -33,6 +31,13 @@ class Contains:
     """Expected value: a string containing ``text``."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Expected value: matches at least one of ``options``."""
+
+    options: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,13 @@ class AtLeast:
     """Expected value: a number no smaller than ``least``."""
 
     least: float
+
+
+# The child hides every GPU: without a driver torch and the CUDA runtime say the first, with a driver and no
+# visible device the second (a GPU host).
+_NO_CUDA = AnyOf((Contains("Found no NVIDIA driver on your system"), Contains("No CUDA GPUs are available")))
+_CUDA_ERR = AnyOf((Contains("cudaError 35: CUDA driver version is insufficient for CUDA runtime version"),
+                   Contains("cudaError 100: no CUDA-capable device is detected")))
 
 
 @dataclass(frozen=True)
@@ -92,7 +104,8 @@ EXPECTATIONS: tuple[Expectation, ...] = (
        "at import, get_device_capability once from _utils.is_tegra_platform, current_device from "
        "_defaults.default_device (CompilationSettings() default arguments) and Device._current_device.",
        "torch_tensorrt/_utils.py:94-97", "get_device_capability", "environment", "",
-       {"calls": Exactly({"torch.cuda.current_device": {"dynamo/_defaults.py:111": 10, "_Device.py:148": 3},
+       {"substituted": Exactly(SUBSTITUTED),
+        "calls": Exactly({"torch.cuda.current_device": {"dynamo/_defaults.py:111": 10, "_Device.py:148": 3},
                           "torch.cuda.get_device_capability": {"_utils.py:95": 1}})},
        {"calls": Exactly({"torch.cuda.get_device_capability": {"_utils.py:95": 1}})}),
     _e("runtime.cpp_selected",
@@ -172,7 +185,7 @@ EXPECTATIONS: tuple[Expectation, ...] = (
        "With a PyTorch submodule (_run_on_gpu_*), entering sets WHOLE_GRAPH mode before building the wrapper; on CPU "
        "the wrapper stops at torch.cuda.default_stream, and the mode stays WHOLE_GRAPH because __exit__ never runs.",
        "torch_tensorrt/runtime/_cudagraphs.py:142-152", "WHOLE_GRAPH_CUDAGRAPHS", "cudagraphs", "break_enter",
-       {"raised": "RuntimeError", "message": Contains(_NO_DRIVER),
+       {"raised": "RuntimeError", "message": _NO_CUDA,
         "at": "dynamo/runtime/_CudaGraphsTorchTensorRTModule.py:83", "modes_after": _WHOLE},
        {"modes_after": _STD}),
     _e("cudagraphs.output_allocator",
@@ -283,14 +296,14 @@ EXPECTATIONS: tuple[Expectation, ...] = (
        "On CPU, compile() of an ExportedProgram lowers, partitions, converts and builds the TensorRT-RTX engine; it "
        "stops at deserializing it (cudaError 35 logged, then AssertionError).",
        "torch_tensorrt/dynamo/conversion/_TRTInterpreter.py:480-495", "runtime.deserialize_cuda_engine", "compile", "plain",
-       {"raised": "AssertionError", "at": "dynamo/conversion/_TRTInterpreter.py:495", "trt_errors": First(Contains(_CUDA_35))},
+       {"raised": "AssertionError", "at": "dynamo/conversion/_TRTInterpreter.py:495", "trt_errors": First(_CUDA_ERR)},
        {"raised": None}),
     _e("depth.engine_setup_needs_driver",
        "tensorrt_rtx 1.6 builds an engine on CPU; deserializing it fails with cudaError 35, and TorchTensorRTModule "
        "stops before torch.classes.tensorrt.Engine, at torch.cuda.get_device_properties while packing the device.",
        "torch_tensorrt/dynamo/runtime/_TorchTensorRTModule.py:257-261", "_to_serialized_rt_device()", "depth", "",
-       {"built_bytes": AtLeast(1), "deserialize_returned_none": True, "deserialize_errors": First(Contains(_CUDA_35)),
-        "module_setup": {"raised": "RuntimeError", "at": "_Device.py:174", "message": Contains(_NO_DRIVER)}},
+       {"built_bytes": AtLeast(1), "deserialize_returned_none": True, "deserialize_errors": First(_CUDA_ERR),
+        "module_setup": {"raised": "RuntimeError", "at": "_Device.py:174", "message": _NO_CUDA}},
        {"deserialize_returned_none": False}),
 )
 
@@ -346,6 +359,8 @@ def matches(want: Any, got: Any) -> bool:
         return isinstance(got, str) and want.text in got
     if isinstance(want, First):
         return isinstance(got, list) and bool(got) and matches(want.want, got[0])
+    if isinstance(want, AnyOf):
+        return any(matches(w, got) for w in want.options)
     if isinstance(want, Exactly):
         return bool(got == want.value)
     if isinstance(want, AtLeast):
@@ -358,6 +373,8 @@ def _show(want: Any) -> str:
         return f"a string containing {want.text!r}"
     if isinstance(want, First):
         return f"a non-empty list whose first item is {_show(want.want)}"
+    if isinstance(want, AnyOf):
+        return " or ".join(_show(w) for w in want.options)
     if isinstance(want, Exactly):
         return f"exactly {want.value!r}"
     if isinstance(want, AtLeast):

@@ -10,8 +10,9 @@ evaluates at import time and that raise without a driver. ``torch.cuda.get_devic
 (``_utils.is_tegra_platform``, W14 ``_utils.py:95``, evaluated at ``dynamo/lowering/passes/_aten_lowering_pass.py:77``)
 and ``torch.cuda.current_device`` answers 0 (``dynamo/_defaults.py:111`` through every ``CompilationSettings()``
 default argument, ``_Device.py:148`` through ``ts/_compiler.py:18``). They stay in place for the whole child and
-every call is counted with its caller. Everything else is real: ``torch.cuda.is_available()`` is False,
-``torch.cuda.get_device_properties`` and every CUDA runtime call fail as they do on this machine.
+every call is counted with its caller. Everything else is real: the parent hides every GPU
+(``CUDA_VISIBLE_DEVICES`` empty), ``torch.cuda.is_available()`` is False, ``torch.cuda.get_device_properties`` and
+every CUDA runtime call fail as they do on a machine without a GPU.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def check_environment(tt: Any) -> dict[str, Any]:
     return {"torch_tensorrt": tt.__version__, "torch_tensorrt_file": tt.__file__,
             "tensorrt_rtx": tensorrt_rtx.__version__, "tensorrt_rtx_file": tensorrt_rtx.__file__,
             "torch": torch.__version__, "cuda_available": torch.cuda.is_available(),
+            "substituted": {"torch.cuda.current_device": SUBSTITUTED_DEVICE,
+                            "torch.cuda.get_device_capability": list(SUBSTITUTED_CAPABILITY)},
             "calls": {k: dict(v) for k, v in _CALLS.items()}}
 
 

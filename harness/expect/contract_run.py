@@ -50,15 +50,34 @@ def missing_reason(env: Path) -> str:
     for part in ("torch_tensorrt/__init__.py", "tensorrt_rtx/__init__.py"):
         if not (env / part).is_file():
             return f"contract environment {env} lacks {part}: remove it and run `bash .ci/bootstrap`"
+    return torch_reason()
+
+
+def torch_reason(found: str | None = None) -> str:
+    """Why this interpreter's torch cannot run the 2.14.0 wheel (its METADATA pins torch>=2.14,<2.15); empty when
+    it can. Read from the package metadata, without importing torch."""
+    if found is None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("torch")
+        except PackageNotFoundError:
+            return "torch is not installed in this interpreter: the contract child runs the 2.14.0 wheel on it"
+    major_minor = tuple(int(p) for p in found.split("+")[0].split(".")[:2] if p.isdigit())
+    if major_minor != (2, 14):
+        return (f"this interpreter has torch {found}; the torch-tensorrt-rtx 2.14.0 wheel pins torch>=2.14,<2.15, so "
+                f"the contract child cannot import it here (the CPU CI venv has torch 2.14.1)")
     return ""
 
 
 def run_child(env: Path, timeout_s: float = TIMEOUT_S) -> ChildRun:
     """Runs ``contract_child`` with ``env`` first on PYTHONPATH, a private TMPDIR (the library's default cache path
-    lies under it) and a decoy LOGNAME/USER; returns its observation or the reason there is none."""
+    lies under it), a decoy LOGNAME/USER and no visible GPU (CUDA_VISIBLE_DEVICES empty: level L2 is a CPU-only
+    execution on every machine); returns its observation or the reason there is none."""
     with tempfile.TemporaryDirectory(prefix="contract-") as tmp:
         out = Path(tmp) / "observation.json"
-        child_env = {**os.environ, "PYTHONPATH": str(env), "TMPDIR": tmp, "LOGNAME": DECOY_USER, "USER": DECOY_USER}
+        child_env = {**os.environ, "PYTHONPATH": str(env), "TMPDIR": tmp, "LOGNAME": DECOY_USER, "USER": DECOY_USER,
+                     "CUDA_VISIBLE_DEVICES": ""}
         try:
             proc = subprocess.run([sys.executable, str(CHILD), str(out)], env=child_env, capture_output=True, text=True,
                                   timeout=timeout_s, check=False)
