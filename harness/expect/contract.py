@@ -233,6 +233,13 @@ EXPECTATIONS: tuple[Expectation, ...] = (
        {"content_new": True, "inode_changed": True, "tmp_left": False, "lock_file": True,
         "tmp_squatted": {"raised": "IsADirectoryError", "names_tmp": True, "target_created": False}},
        {"inode_changed": False}),
+    _e("cache.save_waits_for_file_lock",
+       "RuntimeCache.save takes FileLock(path + '.lock') (10 s timeout): while another holder has it, save waits and "
+       "writes nothing, and writes once the holder releases.",
+       "torch_tensorrt/runtime/_runtime_cache.py:354-356", "FileLock(target + \".lock\").acquire(timeout=_FILELOCK_TIMEOUT_S)",
+       "runtime_cache", "save_waits_for_lock",
+       {"waited_at_least_hold": True, "file_absent_while_held": True, "written_after": True},
+       {"waited_at_least_hold": False}),
     _e("cache.python_pending_is_bytes",
        "The Python handle's _pending_warm_bytes is None until a deserialize, then bytes; the C++ handle (the one the "
        "wheel uses) has no such attribute.",

@@ -249,6 +249,7 @@ def check_runtime_cache(tt: Any, work: Path, lazy_module: Callable[..., Any]) ->
     replaced["tmp_squatted"] = {"raised": blocked["raised"], "names_tmp": f"{squat}.tmp" in blocked["message"],
                                 "target_created": squat.exists()}
     out["save_replace"] = replaced
+    out["save_waits_for_lock"] = _save_under_held_lock(loaded, work / "locked.bin", raw)
 
     py = _RuntimeCacheHandle(path=str(src))
     initial = py._pending_warm_bytes
@@ -291,6 +292,30 @@ def check_runtime_cache(tt: Any, work: Path, lazy_module: Callable[..., Any]) ->
                                 "swap_new_path": fresh._implicit_cache_handle.path == str(work / "other.bin")}
     fresh.runtime_settings = RuntimeSettings(runtime_cache=None)
     return out
+
+
+def _save_under_held_lock(rc: Any, target: Path, raw: bytes, hold_s: float = 0.5) -> dict[str, Any]:
+    """Another holder keeps FileLock(target + '.lock') for ``hold_s``: save must wait for it, then write."""
+    import threading
+
+    from filelock import FileLock
+
+    holder = FileLock(f"{target}.lock", thread_local=False)
+    holder.acquire()
+    seen_while_held: list[bool] = []
+
+    def release() -> None:
+        seen_while_held.append(target.exists())
+        holder.release()
+
+    timer = threading.Timer(hold_s, release)
+    t0 = time.perf_counter()
+    timer.start()
+    rc.save(str(target))
+    waited = time.perf_counter() - t0
+    timer.join()
+    return {"waited_at_least_hold": waited >= hold_s * 0.9, "file_absent_while_held": seen_while_held == [False],
+            "written_after": target.read_bytes() == raw}
 
 
 def check_deserialize_signature() -> dict[str, Any]:
