@@ -1,6 +1,8 @@
 """Writes mypy stubs for the installed tensorrt_rtx into .harness-cache/stubs (the L1 proof level type-checks the
-adapters against them). stubgen renders a few pybind11 overloads with a required parameter after defaulted ones,
-which is not valid Python: those parameters get a default marker, and nothing else is changed."""
+adapters against them). Two repairs of stubgen's output, nothing else is changed: a few pybind11 overloads have a
+required parameter after defaulted ones, which is not valid Python (those parameters get a default marker); and the
+module's own ``bool`` (a ``DataType`` member) shadows the builtin, turning every ``-> bool`` into Any (annotations
+say ``builtins.bool``)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,11 @@ def main() -> int:
     subprocess.run([str(Path(sys.executable).with_name("stubgen")), "-q", "-p", "tensorrt_rtx_bindings", "-p", "tensorrt_rtx",
                     "-o", str(OUT)], check=True)
     for pyi in OUT.rglob("*.pyi"):
-        pyi.write_text("\n".join(fix_line(ln) for ln in pyi.read_text().splitlines()) + "\n")
+        lines = [fix_line(ln) for ln in pyi.read_text().splitlines()]
+        if any(re.match(r"^\s*bool: ", ln) for ln in lines):
+            lines = ["import builtins"] + [re.sub(r"(-> |: |\[|, )bool\b", r"\1builtins.bool", ln)
+                                           if not re.match(r"^\s*bool: ", ln) else ln for ln in lines]
+        pyi.write_text("\n".join(lines) + "\n")
     return 0
 
 
