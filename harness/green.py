@@ -1,7 +1,7 @@
 """CUDA green contexts through the driver API (cuda-bindings), and through ``torch.cuda.green_contexts``.
 
 ``cuDevSmResourceSplitByCount`` rounds a request up to the device's SM-group granularity
-(../shared/gpu-host/README.md: 16 / 32 / 66 requested gave 16 / 32 / 72 on an H200), so a partition
+(16 / 32 / 66 requested gave 16 / 32 / 72 on an H200; docs/behaviour.md#green-contexts), so a partition
 records both the SMs requested and the SMs granted.
 """
 

@@ -2,9 +2,10 @@
 
 Two tables, each complete and non-overlapping over the matrix (``harness/tests/test_oracle.py`` proves
 it): ``BEHAVIOUR`` says what a cell does (runs, raises, warns and overrides, ...) and who owns the CUDA
-graph; ``STREAMS`` says on which stream its kernels must run. Every row cites its source: a line of
-../shared/spec/torch-tensorrt-rtx-behavior.md (W14 = 2.14 wheel paths, H = pytorch/TensorRT main) or,
-for the PyTorch backends, the PyTorch source that raises.
+graph; ``STREAMS`` says on which stream its kernels must run. Every row cites its source: a row's
+``spec <section>`` names a section of docs/behaviour.md (#cuda-graphs-python-runtime,
+#cuda-graphs-c-runtime, #streams, #runtime-cache, #api-2140), which cites the wheel and upstream lines
+(W14 = 2.14 wheel paths, H = pytorch/TensorRT main); the PyTorch rows cite the PyTorch source that raises.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each component's answer is decided by the component itself (a TensorRT-RTX engine is built and
 deserialized, a green context is created, libcupti is loaded) and its own error text is kept.
 ``torch_tensorrt`` is imported only when a GPU is present, and then in a subprocess: the 2.14 import
-queries the GPU and fails without one (../shared/gpu-host/README.md).
+queries the GPU and fails without one (docs/behaviour.md#api-2140).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Static scan of an installed ``torch_tensorrt`` package: which APIs exist, which runtime it ships.
 
 Reading the package's source with ``ast`` answers these questions on any machine, including CI
-machines where ``import torch_tensorrt`` fails for want of a GPU. Each API row cites the spec
-(../shared/spec/torch-tensorrt-rtx-behavior.md, "API (2.14.0)" and "What changed after the seeds").
+machines where ``import torch_tensorrt`` fails for want of a GPU. Each API row cites
+docs/behaviour.md#api-2140 (the 2.14.0 API and what changed since 2.11).
 """
 
 from __future__ import annotations

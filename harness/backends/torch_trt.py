@@ -1,4 +1,4 @@
-"""Torch-TensorRT on TensorRT-RTX (2.14 API, ../shared/spec/torch-tensorrt-rtx-behavior.md). Kept thin.
+"""Torch-TensorRT on TensorRT-RTX (2.14 API, docs/behaviour.md#api-2140). Kept thin.
 
 ``torch_tensorrt`` is imported only inside ``build``/``load``, which run only when the probe found it
 importable (it needs a GPU and torch 2.14). Knobs go through ``RuntimeSettings`` per module (spec API:
