@@ -75,7 +75,8 @@ def results(tmp_path):
         _rtx_cell(w, "passed", "", "whole_graph", "dynamic", "lazy")
         _rtx_cell(w, "passed", "", "whole_graph", "static", "lazy")
         _rtx_cell(w, "skipped", "torch_tensorrt is not installed", "standard", "static", "lazy")
-        w.write("finding", {"case_id": "probe", "text": "compile() swallows kwargs", "source": "static scan of the installed torch_tensorrt"})
+        w.write("finding", {"case_id": "probe", "text": "compile() swallows kwargs",
+                            "source": "static scan of the installed torch_tensorrt"})
         w.write("finding", {"case_id": "c", "text": "negative control flagged: 3 kernel(s) ran off the bound stream",
                             "source": "harness.trace.verdict"})
         w.write("finding", {"case_id": "s", "text": "35 of 40 updates lost", "source": "spec Runtime cache"})
