@@ -13,7 +13,8 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f0f0f
 tr:nth-child(even){background:#fafafa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}h2{border-bottom:1px solid #ddd}
 nav a{margin-right:1em}details{margin:0.5em 0 1em}summary{cursor:pointer;font-weight:600}
-table.heat{font-size:11px}table.heat td.h{width:3.2em;height:1.6em;text-align:center;padding:0;color:#fff}
+figure.heatmap{display:inline-block;vertical-align:top;margin:0 1.5em 1em 0}
+table.heat{font-size:11px;margin:0.3em 0}table.heat td.h{width:2.2em;height:1.5em;text-align:center;padding:0;color:#fff}
 table.heat th.c{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;padding:4px 2px}
 .passed{background:#2e9d4a}.raised{background:#2f6fd0}.failed{background:#d23a2f}.skipped{background:#a8a8a8}
 .absent{background:#fff}span.key{display:inline-block;width:1.2em;height:1em;margin:0 0.3em 0 1em;vertical-align:middle}"""

@@ -65,9 +65,11 @@ def summary(t: ReportTables, plots: list[str]) -> list[Section]:
               Table(("cell", "message"), tuple((str(c["nodeid"]), str(c.get("reason", ""))[:600]) for c in failed)))
     else:
         s.add("No cell failed.")
-    if any(c.get("outcome") == "skipped" for c in cells):
-        s.add("Why cells were skipped (the keys mark skipped cells in the matrix):", matrix.skip_legend(cells))
-    s.add("Cells per suite:", matrix.suite_counts(cells, meta))
+    skipped = [c for c in cells if c.get("outcome") == "skipped"]
+    if skipped:
+        top = Counter(str(c.get("reason", "")) for c in skipped).most_common(1)[0]
+        s.add(f"{len(skipped)} skipped cells, {top[1]} of them because: {top[0][:200]} (every reason: the legend under the "
+              "conformance matrix).")
     return [s]
 
 
@@ -75,11 +77,15 @@ def conformance_matrix(t: ReportTables, plots: list[str]) -> list[Section]:
     s = Section("Conformance matrix", "matrix")
     maps = matrix.heatmaps(_cells(t), t.header)
     if not maps:
-        return [s.add("The TensorRT-RTX CUDA-graph matrix (suites/cudagraphs/test_rtx_matrix.py) did not run.")]
-    s.add("Each square is one cell of suites/cudagraphs/test_rtx_matrix.py: green passed, blue raised the error the "
-          "oracle expects (type and message checked), red failed, grey skipped (its key names the reason in the "
-          "Summary's legend; hover a square for the cell id and reason).")
-    return [s.add(*maps)]
+        s.add("The TensorRT-RTX CUDA-graph matrix (suites/cudagraphs/test_rtx_matrix.py) did not run.")
+    else:
+        s.add("Each square is one cell of suites/cudagraphs/test_rtx_matrix.py: green passed, blue raised the error "
+              "the oracle expects (type and message checked), red failed, grey skipped (its key names the reason in "
+              "the legend below; hover a square for the cell id and reason), white not in this run.")
+    s.add(*maps)
+    if any(c.get("outcome") == "skipped" for c in _cells(t)):
+        s.add("Why cells were skipped, every suite (the keys mark skipped squares above):", matrix.skip_legend(_cells(t)))
+    return [s]
 
 
 def latency(t: ReportTables, plots: list[str]) -> list[Section]:
@@ -208,6 +214,7 @@ def findings(t: ReportTables, plots: list[str]) -> list[Section]:
 def cells_lists(t: ReportTables, plots: list[str]) -> list[Section]:
     version = matrix.torch_trt_version(t.header)
     s = Section("Cells", "cells")
+    s.add("Cells per suite:", matrix.suite_counts(_cells(t), t.header))
     for state in ("passed", "raised"):
         mine = [c for c in _cells(t) if matrix.cell_state(c, version) == state]
         if mine:
