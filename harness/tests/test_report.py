@@ -211,3 +211,14 @@ def test_cpu_main_job_report_in_headless_chromium(tmp_path):
             dest = Path(os.environ["HARNESS_SCREENSHOTS"])
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, dest / shot.name)
+
+
+def test_plain_text_summary_of_the_cpu_main_job(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(gzip.decompress(CPU_MAIN_JOB.read_bytes()))
+    out = subprocess.run([sys.executable, "-m", "reports.summarize_run", str(path)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("run 20261122T115027Z-4987: 910 cells {") and "'passed': 18" in lines[0]
+    assert sum("warm_speedup" in ln for ln in lines) == 2 and sum(ln.startswith("  cache ") for ln in lines) == 6
