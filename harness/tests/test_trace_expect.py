@@ -141,3 +141,26 @@ def test_parse_round_trips(glob, rules):
 def test_parse_refuses_unknown_rules(glob, rule):
     with pytest.raises(UsageError, match="rule"):
         parse_expectation(f"{glob}={rule}")
+
+
+APP_EXPORT = ROOT / "harness" / "tests" / "fixtures" / "app-green.nsys.sqlite.gz"  # `bash .ci/gpu-nsys-app OUT DEBS`
+
+
+@pytest.mark.skipif(not APP_EXPORT.exists(), reason=f"{APP_EXPORT.name} not recorded yet: run .ci/gpu-nsys-app on a GPU host")
+def test_real_export_of_a_user_program(tmp_path):
+    """.ci/nsys_app.py under nsys: ``encoder`` (registered string, domain ``app``) on a green context, ``decoder``
+    (inline text, default domain) on the primary context, each on its own thread and stream, nested in ``step <n>``."""
+    import gzip
+
+    path = tmp_path / "app.sqlite"
+    path.write_bytes(gzip.decompress(APP_EXPORT.read_bytes()))
+    trace = read_nsys(path)
+    enc = [r for r in trace.ranges if r.text == "encoder"]
+    dec = [r for r in trace.ranges if r.text == "decoder"]
+    assert len(enc) == len(dec) == 4 and {r.domain for r in enc} == {"app"} and {r.domain for r in dec} == {""}
+    assert len({r.thread_id for r in enc + dec}) == 2
+    ok = _cli(path, "--expect", "encoder=green,one-stream", "--expect", "decoder=primary,one-stream",
+              "--expect", "step *=one-stream", "--control", "decoder=green", "--control", "encoder=primary")
+    assert ok.returncode == 0 and ok.stdout.count("PASS") == 5 and ok.stdout.count("control flagged (expected)") == 2, ok.stdout
+    bad = _cli(path, "--expect", "encoder=green", "--expect", "decoder=green")
+    assert bad.returncode == 1 and "PASS 'encoder'=green" in bad.stdout and "FAIL 'decoder'=green" in bad.stdout
