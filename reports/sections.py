@@ -115,8 +115,8 @@ def first_call(t: ReportTables, plots: list[str]) -> list[Section]:
     s = Section("First call", "first-call")
     fresh = _records(t, "first_call_ms", start=None, new_shape=None)
     if not fresh.empty:
-        steady = t.latency[["model", "variant", "shapes", "batch", "device", "stream", "p50_ms"]]
-        df = fresh.merge(steady, on=["model", "variant", "shapes", "batch", "device", "stream"], how="left")
+        on = [c for c in ("model", "variant", "shapes", "batch", "device", "stream") if c in fresh.columns]
+        df = fresh.merge(t.latency[[*on, "p50_ms"]].astype({"batch": "Int64"} if "batch" in on else {}), on=on, how="left")
         df["first_over_p50"] = df["value"] / df["p50_ms"]
         s.add("First forward of a fresh runner against its steady p50 (latency suite):",
               to_table(df.rename(columns={"value": "first_call_ms"}).sort_values(["model", "shapes", "batch", "variant"]),
@@ -186,7 +186,8 @@ def other(t: ReportTables, plots: list[str]) -> list[Section]:
     if "batch" in df.columns:
         df["batch"] = df["batch"].astype("Int64")
     s = Section("Other measurements", "other")
-    return [s.add(to_table(df.sort_values(["metric", "case_id"]), ["metric", "case_id", "value", "unit", "model", "variant",
+    order = [c for c in ("metric", "case_id") if c in df.columns]
+    return [s.add(to_table(df.sort_values(order), ["metric", "case_id", "value", "unit", "model", "variant",
                                                                     "shapes", "stream", "batch"], HEAD))]
 
 
