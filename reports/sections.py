@@ -33,7 +33,7 @@ LATENCY_COLUMNS = ["batch", "variant", "strategy", "kernel_strategy", "p50_ms", 
 HEAD = {"p50_ms": "p50 (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)", "cv": "CV", "n": "samples",
         "speedup_vs_eager": "speedup vs eager (x)", "value": "value", "build_s": "build (s)", "engine_bytes": "engine (B)",
         "first_call_ms": "first call (ms)", "process_s": "process (s)", "cold_ms": "cold first call (ms)",
-        "warm_ms": "warm first call (ms)", "warm_speedup": "speed-up (x)", "cosine": "cosine (1)",
+        "warm_ms": "warm first call (ms)", "warm_speedup": "speed-up (x)", "cosine": "cosine",
         "max_abs": "max |diff| (output units)", "duration_s": "duration (s)"}
 
 
@@ -125,14 +125,17 @@ def first_call(t: ReportTables, plots: list[str]) -> list[Section]:
     shape = _records(t, "first_call_ms", new_shape=True)
     if not shape.empty:
         s.add("First call at each new batch size (kernel-specialization sweep):",
-              to_table(shape.rename(columns={"value": "first_call_ms"}).sort_values(["model", "variant", "batch"]),
-                       ["model", "variant", "shapes", "kernel_strategy", "batch", "first_call_ms"], HEAD))
+              to_table(shape.rename(columns={"value": "first_call_ms"}).sort_values(
+                  ["model", "variant", "shapes", "kernel_strategy", "batch"]),
+                  ["model", "variant", "shapes", "kernel_strategy", "batch", "first_call_ms"], HEAD))
     for metric, what in (("graphs_compiled", "Graphs compiled over the batch sweep"),
                          ("sweep_first_call_ms_total", "Sum of the sweep's first calls (ms)")):
         df = _records(t, metric)
         if not df.empty:
             s.add(f"{what}:", to_table(df, ["model", "variant", "shapes", "kernel_strategy", "value", "unit", "batches",
-                                            "new_shape_first_call_ms_min", "new_shape_first_call_ms_max"], HEAD))
+                                            "new_shape_first_call_ms_min", "new_shape_first_call_ms_max"],
+                                       {**HEAD, "batches": "batch sizes", "new_shape_first_call_ms_min": "fastest first call (ms)",
+                                        "new_shape_first_call_ms_max": "slowest first call (ms)"}))
     return [s] if s.blocks else [s.add("No first call was recorded in this run.")]
 
 
