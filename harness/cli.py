@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("trace", help="confinement verdicts of a saved CUPTI trace (*.trace.json) or an nsys SQLite export")
     tr.add_argument("trace", help="a *.trace.json written by the harness, or an nsys export (*.sqlite)")
+    tr.add_argument("--expect", action="append", metavar="GLOB=RULE[,RULE]",
+                    help="every kernel launched inside the NVTX ranges matching GLOB obeys RULE (green, primary, one-stream)")
+    tr.add_argument("--control", action="append", metavar="GLOB=RULE[,RULE]",
+                    help="a deliberately wrong expectation that must be flagged (a negative control)")
 
     cmp_ = sub.add_parser("compare", help="classify every case of HEAD against BASE; exit 1 on a regression")
     cmp_.add_argument("base", help="a results.jsonl, run folder or history file")
@@ -110,25 +114,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if code == 5 else code  # 5: nothing collected for this selection
 
 
-def cmd_trace(path: Path) -> int:
-    """Print every checked range's verdict; exit 1 when one fails, 2 when the file cannot be read."""
-    from harness.errors import ResultsError
-    from harness.trace.model import Trace
-    from harness.trace.verdict import render, verdicts
-
-    if not path.exists():
-        raise ResultsError(f"trace file {str(path)!r} does not exist. Fix: pass a *.trace.json or an nsys *.sqlite export")
-    if path.suffix in (".sqlite", ".db"):
-        from harness.trace.nsys import read_nsys
-
-        trace = read_nsys(path)
-    else:
-        trace = Trace.load(path)
-    vs = verdicts(trace)
-    print(render(trace, vs))
-    return 0 if vs and all(v.ok for v in vs) else 1
-
-
 def cmd_test() -> int:
     py = sys.executable
     steps = [
@@ -188,7 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(build_dashboard(Path(args.history), out, args.baseline, _thresholds(args)))
             return 0
         if args.command == "trace":
-            return cmd_trace(Path(args.trace))
+            from harness.trace.cli import main_trace
+
+            return main_trace(Path(args.trace), args.expect, args.control)
         return cmd_test()
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -158,6 +158,10 @@ def probe_trt_rtx(gpu: GpuInfo | None) -> tuple[Capability, Capability]:
 
         version = str(getattr(tensorrt_rtx, "__version__", "unknown"))
     build = Capability("trt_rtx_build", True, detail=f"tensorrt_rtx {version}: one-layer engine {built_bytes} B")
+    if run_error and gpu is None:  # the library's words here read like a version problem; the cause is no GPU
+        return build, Capability("trt_rtx_run", False, detail=f"tensorrt_rtx {version} says: {run_error}",
+                                 reason=f"no GPU: a TensorRT-RTX engine needs one to run (tensorrt_rtx {version} says: "
+                                        f"{run_error})")
     if run_error:
         where = f" on {gpu.name} (sm_{gpu.compute_capability[0]}{gpu.compute_capability[1]})" if gpu else ""
         return build, Capability("trt_rtx_run", False, reason=f"tensorrt_rtx {version}{where}: {run_error}")
@@ -289,7 +293,7 @@ def render_table(rep: EnvReport) -> str:
         )
     width = max(len(c.name) for c in rep.capabilities)
     for c in rep.capabilities:
-        text = c.detail if c.ok else (c.reason + (f" [{c.detail}]" if c.detail else ""))
+        text = c.detail if c.ok else (c.reason + (f" [{c.detail}]" if c.detail and c.detail not in c.reason else ""))
         lines.append(f"{c.name:<{width}}  {'yes' if c.ok else 'no ':<3}  {text}")
     apis = rep.torch_tensorrt.get("apis")
     if apis:

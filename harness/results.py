@@ -182,10 +182,16 @@ def read_results(path: Path | str) -> Results:
 
 
 def records_frame(res: Results) -> Any:
-    """The records as a pandas DataFrame, one row per (case, metric); samples kept as lists."""
+    """The records as a pandas DataFrame, one row per (case, metric); samples kept as lists. The first column is
+    the run id (rows of several runs stay apart when concatenated); batch is an integer column (empty where a
+    record has none)."""
     import pandas as pd
 
-    return pd.DataFrame.from_records(res.records)
+    frame = pd.DataFrame.from_records(res.records)
+    frame.insert(0, "run_id", str(res.meta.get("run_id", "")))
+    if "batch" in frame.columns:
+        frame["batch"] = frame["batch"].astype("Int64")
+    return frame
 
 
 def export(res: Results, fmt: str, out: Path) -> Path:

@@ -1,15 +1,23 @@
-"""The report as a renderer-neutral document: sections of text, tables and images.
+"""The report as a renderer-neutral document: sections of blocks (text, tables, heatmaps, images, collapsed
+details). Markdown and HTML render the same document, so both always show the same numbers.
 
-Markdown and HTML render the same document, so both always show the same numbers.
+``build_document`` assembles the sections in reading order from ``reports.sections.SECTIONS``; a new section is
+one more builder in that list, and a status line that belongs on the first screen is one more entry of
+``reports.sections.BANNERS``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pandas as pd
 
-from reports.tables import UNITS, ReportTables, fmt, outcome_counts
+from reports.tables import ReportTables, fmt
+
+State = Literal["passed", "raised", "failed", "skipped", "absent"]
+STATES: dict[str, str] = {"passed": "passed", "raised": "raised as expected", "failed": "failed", "skipped": "skipped",
+                          "absent": "not in this run"}
 
 
 @dataclass(frozen=True)
@@ -18,83 +26,63 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
+@dataclass(frozen=True)
+class HeatCell:
+    state: State
+    mark: str  # short text inside the cell: a skip reason's key, or empty
+    title: str  # what hovering shows: the cell id, its outcome and reason
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """A grid of cell outcomes: ``columns`` label the columns, each row is (label, cells)."""
+
+    caption: str
+    row_header: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[HeatCell, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Details:
+    """A collapsed block (``<details>`` in HTML): a one-line summary and the table it hides."""
+
+    summary: str
+    table: Table
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str  # file name of a PNG in plots/
+
+
+Block = str | Table | Heatmap | Details | Image
+
+
 @dataclass
 class Section:
     title: str
-    paragraphs: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)  # file names of PNGs in plots/
+    anchor: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def add(self, *blocks: Block) -> Section:
+        self.blocks.extend(blocks)
+        return self
 
 
-def to_table(df: pd.DataFrame, columns: list[str]) -> Table:
+def to_table(df: pd.DataFrame, columns: list[str], headers: dict[str, str] | None = None) -> Table:
+    """The frame's ``columns`` (those present) as text; ``headers`` renames them for display (units)."""
     cols = [c for c in columns if c in df.columns]
     rows = tuple(tuple(fmt(v, c) for c, v in zip(cols, rec, strict=True)) for rec in df[cols].itertuples(index=False))
-    return Table(tuple(cols), rows)
-
-
-LATENCY_COLUMNS = ["model", "shapes", "batch", "device", "stream", "variant", "strategy", "p50_ms", "p90_ms", "cv",
-                   "n", "noisy", "speedup_vs_eager"]
+    names = headers or {}
+    return Table(tuple(names.get(c, c) for c in cols), rows)
 
 
 def build_document(t: ReportTables, plots: list[str]) -> tuple[str, list[Section]]:
-    meta = t.header
-    cfg = meta.get("config", {})
-    title = f"Harness report — run {meta.get('run_id', '?')}"
-    head = Section("Run")
-    gpu = meta.get("gpu")
-    gpu_text = (f"{gpu['name']} (sm_{gpu['compute_capability'][0]}{gpu['compute_capability'][1]}, {gpu['sm_count']} SMs, "
-                f"driver {gpu['driver_version']})") if gpu else "none"
-    pk = meta.get("packages", {})
-    head.paragraphs += [
-        f"Started {meta.get('started_utc', '?')} on {meta.get('machine', {}).get('host', '?')}; device {meta.get('device', '?')}; "
-        f"GPU: {gpu_text}; git {str(meta.get('git_commit', '?'))[:12]}.",
-        f"Config: profile {cfg.get('profile')}, models {cfg.get('models')}, variants {cfg.get('variants') or 'profile'}, "
-        f"timing {cfg.get('timing')}.",
-        "Packages: " + ", ".join(f"{k} {v}" for k, v in pk.items() if v != "not installed") + ".",
-        "Cells: " + (", ".join(f"{v} {k}" for k, v in sorted(outcome_counts(t.cells).items())) or "none") + ".",
-    ]
-    if t.torn:
-        head.paragraphs.append(f"{t.torn} torn line(s) in the results file were skipped (a writer was interrupted).")
-    caps = meta.get("probe", {}).get("capabilities", [])
-    if caps:
-        df = pd.DataFrame.from_records(caps)
-        df["found"] = [r["detail"] if r["ok"] else r["reason"] for r in caps]
-        head.tables.append(to_table(df, ["name", "ok", "found"]))
-    sections = [head]
-    lat = Section("Latency", images=plots)
-    if t.latency.empty:
-        lat.paragraphs.append("No latency was measured in this run.")
-    else:
-        lat.tables.append(to_table(t.latency, LATENCY_COLUMNS))
-        if t.latency["noisy"].any():
-            lat.paragraphs.append("Rows marked noisy have CV above 2.5 %: treat their differences with care.")
-    sections.append(lat)
-    if not t.builds.empty:
-        b = Section("Builds")
-        b.tables.append(to_table(t.builds, ["model", "variant", "shapes", "build_s", "engine_bytes", "from_disk_cache"]))
-        sections.append(b)
-    if not t.cells.empty and "worker" in t.cells.columns and t.cells["worker"].nunique() > 1:
-        w = Section("Workers")
-        w.paragraphs.append("Cells per pytest-xdist worker and the GPU it was pinned to (CUDA_VISIBLE_DEVICES).")
-        counts = (t.cells.assign(gpu=t.cells.get("gpu", "all")).groupby(["worker", "gpu"])["outcome"]
-                  .value_counts().unstack(fill_value=0).reset_index())
-        w.tables.append(to_table(counts, ["worker", "gpu", "passed", "skipped", "failed"]))
-        sections.append(w)
-    sk = Section("Skipped cells")
-    if t.skipped.empty:
-        sk.paragraphs.append("No cell was skipped.")
-    else:
-        sk.tables.append(to_table(t.skipped, ["reason", "cells", "example"]))
-    sections.append(sk)
-    if not t.failed.empty:
-        f = Section("Failed cells")
-        f.tables.append(to_table(t.failed, ["nodeid", "reason"]))
-        sections.append(f)
-    fi = Section("Findings")
-    if t.findings.empty:
-        fi.paragraphs.append("No finding.")
-    else:
-        fi.tables.append(to_table(t.findings, ["case_id", "text", "source"]))
-    sections.append(fi)
-    sections.append(Section("Units", paragraphs=[UNITS]))
+    from reports.sections import SECTIONS
+
+    title = f"Harness report — run {t.header.get('run_id', '?')}"
+    sections: list[Section] = []
+    for builder in SECTIONS:
+        sections += builder(t, plots)
     return title, sections

@@ -13,8 +13,11 @@ from harness.timing import Measurement
 LATENCY_KEYS = ["model", "shapes", "batch", "device", "stream", "variant", "strategy", "kernel_strategy"]
 UNITS = ("Units: latency in milliseconds (ms) per forward call, measured with CUDA events on a GPU and the host "
          "clock on the CPU; p50/p90 are percentiles of the per-iteration samples; CV = standard deviation / mean; "
-         "speedup = eager p50 / this p50 at the same model, batch, device and stream; build time in seconds (s); "
-         "engine size in bytes (B).")
+         "speedup = eager p50 / this p50 at the same model, batch, device and stream; first call in ms on the host "
+         "clock (the first forward of a fresh runner or at a new shape, compilation included); cosine and max |diff| "
+         "compare the flattened output with the fp32 eager reference (cosine 1 = same direction; max |diff| in the "
+         "output's own units); build time in seconds (s); engine size in bytes (B); every other value carries its "
+         "unit in its column or row.")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class ReportTables:
     failed: pd.DataFrame
     findings: pd.DataFrame
     torn: int
+    results: Results  # the records as read: sections take their own metrics from it
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -74,6 +78,15 @@ def build_table(res: Results) -> pd.DataFrame:
                                         "from_disk_cache"])
 
 
+def metric_frame(res: Results, metric: str) -> pd.DataFrame:
+    """Every record of ``metric``, one row each, without raw samples; batch stays an integer."""
+    rows = [{k: v for k, v in r.items() if k not in ("samples", "stats")} for r in res.records if r.get("metric") == metric]
+    df = pd.DataFrame.from_records(rows)
+    if "batch" in df.columns:
+        df["batch"] = df["batch"].astype("Int64")
+    return df
+
+
 def build_tables(res: Results) -> ReportTables:
     cells = _frame(res.cells, ["case_id", "nodeid", "outcome", "reason", "duration_s"])
     skipped = cells[cells["outcome"] == "skipped"]
@@ -90,6 +103,7 @@ def build_tables(res: Results) -> ReportTables:
         failed=failed,
         findings=_frame(res.findings, ["case_id", "text", "source"]),
         torn=res.torn,
+        results=res,
     )
 
 
@@ -100,10 +114,12 @@ def outcome_counts(cells: pd.DataFrame) -> dict[str, int]:
 
 
 def fmt(value: Any, column: str = "") -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer() and column in ("batch", "n", "cells"):
+        return str(int(value))
     if isinstance(value, float):
         if column == "cv":
             return f"{value * 100:.2f}%"

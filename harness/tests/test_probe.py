@@ -44,8 +44,10 @@ def test_trt_rtx_run_reason_comes_from_the_library(env):
     build, run = env.cap("trt_rtx_build"), env.cap("trt_rtx_run")
     assert build.ok, build.reason
     assert " B" in build.detail
-    if not run.ok:
-        # the library's words: a CUDA error on a machine without a driver, or the compute-capability refusal
+    if not run.ok and env.gpu is None:  # "no GPU" first, then the library's own words (a CUDA error) as detail
+        assert run.reason.startswith("no GPU: ") and "says: " in run.reason, run.reason
+        assert "Error Code" in run.detail and run.detail.split("says: ", 1)[1] in run.reason, run
+    elif not run.ok:  # the library's compute-capability refusal
         assert "Error Code" in run.reason or "compute capability" in run.reason, run.reason
 
 

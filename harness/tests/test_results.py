@@ -153,12 +153,19 @@ def test_write_atomic_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
 
 def test_export_csv_and_parquet(tmp_path):
     p = tmp_path / "results.jsonl"
-    _write(p, 3)
+    with ResultsWriter(p) as w:
+        w.write("meta", {"run_id": "t"})
+        for i in range(3):  # the last record has no batch: pandas alone would make the column float
+            w.write("record", {"case_id": f"c{i}", "metric": "latency_ms", "value": float(i), "samples": [0.5],
+                               **({"batch": 4} if i < 2 else {})})
     res = read_results(p)
     import pandas as pd
 
-    csv = pd.read_csv(export(res, "csv", tmp_path / "r.csv"))
+    out = export(res, "csv", tmp_path / "r.csv")
+    csv = pd.read_csv(out)
     assert list(csv["value"]) == [0.0, 1.0, 2.0]
+    assert list(csv.columns[:2]) == ["run_id", "case_id"] and set(csv["run_id"]) == {res.meta["run_id"]}
+    assert out.read_text().splitlines()[1].split(",")[list(csv.columns).index("batch")] == "4"  # 4, not 4.0
     pytest.importorskip("pyarrow", reason="Parquet export needs pyarrow: pip install '.[export]'")
     pq = pd.read_parquet(export(res, "parquet", tmp_path / "r.parquet"))
-    assert list(pq["case_id"]) == ["c0", "c1", "c2"]
+    assert list(pq["case_id"]) == ["c0", "c1", "c2"] and str(pq["batch"].dtype) == "Int64"

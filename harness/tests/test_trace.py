@@ -120,8 +120,9 @@ def _trace_cli(path):
 
 
 def test_trace_cli_exit_codes(nsys_path, tmp_path):
-    out = _trace_cli(nsys_path)
-    assert out.returncode == 1 and "FAIL" in out.stdout and "PASS" in out.stdout  # the controls fail
+    out = _trace_cli(nsys_path)  # the two controls are flagged, as they must be: exit 0
+    assert out.returncode == 0, out.stdout
+    assert out.stdout.count("control flagged (expected)") == 2 and out.stdout.count("PASS") == 2 and "FAIL" not in out.stdout
     bad = tmp_path / "x.trace.json"
     bad.write_text("{")
     out = _trace_cli(bad)
@@ -152,3 +153,13 @@ def test_other_nsys_export_major_is_refused(nsys_path, tmp_path):
     db.close()
     with pytest.raises(SchemaVersionError, match=r"3\.20\.3"):
         read_nsys(other)
+
+
+def test_a_control_that_passes_fails_the_run(nsys_path):
+    """A control whose range shows no problem means the check cannot fail: it is a FAIL, not a success."""
+    vs = by_case(read_nsys(nsys_path))
+    control = vs["dynconv-sta-eager-stream=green32-control=side_stream"]
+    assert control.control and control.as_expected and control.line().startswith("control flagged (expected)")
+    passed = dataclasses.replace(control, problems=[])
+    assert not passed.as_expected and passed.line().startswith("FAIL control not flagged")
+    assert not vs["dynconv-sta-eager-stream=green32"].control

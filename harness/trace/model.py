@@ -40,14 +40,18 @@ class ApiCall:
 
 @dataclass(frozen=True)
 class Range:
+    """An NVTX range. A push/pop range belongs to its thread; a start/end range (``any_thread``) may end on
+    another thread and holds what any thread launched between its start and end."""
+
     text: str
     domain: str
     thread_id: int
     start: int
     end: int
+    any_thread: bool = False
 
     def contains(self, thread_id: int, t: int) -> bool:
-        return self.thread_id == thread_id and self.start <= t <= self.end
+        return (self.any_thread or self.thread_id == thread_id) and self.start <= t <= self.end
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from harness.trace.model import ApiCall, Context, Kernel, Range, Trace
 
 SUPPORTED_SCHEMA_MAJOR = "3"
 NVTX_RANGE_EVENT_TYPES = (59, 60, 70, 71)  # push/pop and start/end ranges (with and without payload)
+NVTX_START_END = (60, 71)  # not bound to a thread
 NVTX_DOMAIN_CREATE = 75
 
 
@@ -88,14 +89,16 @@ def read_nsys(path: Path) -> Trace:
 
 
 def _read_nvtx(db: sqlite3.Connection, strings: dict[int, str], trace: Trace) -> None:
+    """Range text is inline (``text``) or a registered string (``textId`` -> ``StringIds``, as the nvtx
+    package writes it); a domain's name comes from its NvtxDomainCreate event, the default domain is ""."""
     cols = _columns(db, "NVTX_EVENTS")
     text_id = "textId" if "textId" in cols else "NULL"
-    domains = {d: t for d, t in db.execute(
-        f"SELECT domainId, text FROM NVTX_EVENTS WHERE eventType = {NVTX_DOMAIN_CREATE}")}
+    domains = {d: t if t is not None else strings.get(tid, "") for d, t, tid in db.execute(
+        f"SELECT domainId, text, {text_id} FROM NVTX_EVENTS WHERE eventType = {NVTX_DOMAIN_CREATE}")}
     types = ",".join(map(str, NVTX_RANGE_EVENT_TYPES))
-    for text, tid_text, start, end, domain, tid in db.execute(
-        f"SELECT text, {text_id}, start, end, domainId, globalTid FROM NVTX_EVENTS "
+    for text, tid_text, start, end, domain, tid, kind in db.execute(
+        f"SELECT text, {text_id}, start, end, domainId, globalTid, eventType FROM NVTX_EVENTS "
         f"WHERE eventType IN ({types}) AND end IS NOT NULL"
     ):
         body = text if text is not None else strings.get(tid_text, "")
-        trace.ranges.append(Range(body or "", domains.get(domain, ""), tid, start, end))
+        trace.ranges.append(Range(body or "", domains.get(domain, ""), tid, start, end, kind in NVTX_START_END))

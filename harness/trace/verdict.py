@@ -67,8 +67,20 @@ class RangeVerdict:
         body = EXPECT.sub("", self.range).strip()
         return body.split(" ", 1)[1] if " " in body else body
 
+    @property
+    def control(self) -> bool:
+        """A deliberately wrong run (``-control=<kind>`` in the case id): its range must fail."""
+        return "-control=" in self.case_id
+
+    @property
+    def as_expected(self) -> bool:
+        return self.ok != self.control
+
     def line(self) -> str:
-        status = "PASS" if self.ok else "FAIL"
+        if self.control:
+            status = "control flagged (expected)" if self.as_expected else "FAIL control not flagged (the check cannot fail)"
+        else:
+            status = "PASS" if self.ok else "FAIL"
         sms = f" sms claimed {self.claimed_sms} / context {self.context_sms}" if self.claimed_sms else ""
         text = (f"{status} {self.range!r}: {self.kernels} kernels, streams {dict(self.streams)}, "
                 f"contexts {dict(self.contexts)}{sms}")

@@ -21,6 +21,7 @@ def test_latency(case, harness_case):
         out = runner(x)
         acc = harness_case.model.accuracy.check(out, harness_case.model.reference(x))
         harness_case.record("cosine", acc.cosine, "1", batch=batch)
+        harness_case.record("max_abs", acc.max_abs, "1", batch=batch)
         assert acc.ok, f"batch {batch}: {acc.why}"
         m = harness_case.measure(lambda x=x: runner(x))
         harness_case.record_latency(m, batch, ran=runner.describe())

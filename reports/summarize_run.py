@@ -1,4 +1,4 @@
-"""A plain-text summary of a results file: ``python -m harness.summarize_run RESULTS``.
+"""A plain-text summary of a results file: ``python -m reports.summarize_run RESULTS``.
 
 Cell outcomes per suite and per worker/GPU, cache cold/warm first calls, specialization counts and the
 findings: what a CI log should show without opening the report.
