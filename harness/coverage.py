@@ -9,8 +9,9 @@
 - L3 executed on a GPU that TensorRT-RTX refuses (Hopper: compute capability 9.0): PyTorch rows, harness logic.
 - L4 executed on a GPU TensorRT-RTX supports (8.0, 8.6, 8.9, 12.0 and later): the RTX rows themselves.
 
-A cell that proves a row records ``row=<row name>`` and ``level=<level>``; the report's Coverage section takes, per
-row, the highest level recorded in the run (at least L0, and L1 for rows whose adapters are type-checked).
+A cell that proves an oracle row records ``row=<row name>`` and ``level=<level>``; a contract cell carries its
+``expectation`` and ``level``. The report's Coverage section takes, per row or expectation, the highest level a passing
+cell reached in the run (at least L0, and L1 for rows whose adapters are type-checked).
 """
 
 from __future__ import annotations
@@ -66,26 +67,45 @@ class Covered:
     cells: int  # passing cells that recorded this row in the run
 
 
+KERNEL_READBACK_ROW = "kernel strategy read back from the library object"
+EXTRA_ROWS = ((KERNEL_READBACK_ROW, "docs/behaviour.md#runtime-settings: the live IRuntimeConfig (native, Python "
+               "runtime) or the module's RuntimeSettings (C++ runtime: no read-back)", "L1"),)
+
+
 def _floor(row: Row | StreamRow) -> str:
     backends = dict(row.when).get("backend", ())
     return "L1" if any(b in TYPE_CHECKED_BACKENDS for b in backends) else "L0"
 
 
-def coverage(records: Iterable[Mapping[str, Any]], extra: Iterable[tuple[str, str, str]] = ()) -> list[Covered]:
-    """Per oracle row (and per ``extra`` expectation: (name, source, floor level)), the highest level reached.
-    ``records`` are the run's record lines' data (``dims`` carrying ``row`` and ``level``)."""
+def contract_row(expectation_id: str) -> str:
+    return f"contract {expectation_id}"
+
+
+def all_rows() -> list[tuple[str, str, str]]:
+    """(name, source, floor level) of every row the Coverage section lists: oracle rows, stream rows, the
+    kernel-strategy read-back and the contract expectations."""
+    from harness.expect.contract import EXPECTATIONS
+
+    rows = [(row_name(r), r.expect.source, _floor(r)) for r in BEHAVIOUR]
+    rows += [(row_name(r), r.source, _floor(r)) for r in STREAMS]
+    rows += list(EXTRA_ROWS)
+    rows += [(contract_row(e.id), f"W14 {e.citation}: {e.statement}", "L0") for e in EXPECTATIONS]
+    return rows
+
+
+def coverage(records: Iterable[Mapping[str, Any]], cells: Iterable[Mapping[str, Any]] = ()) -> list[Covered]:
+    """Per row, the highest level reached: ``records`` carry ``row`` and ``level`` (written by passing cells only);
+    ``cells`` are cell outcomes, of which passed contract cells carry ``expectation`` and ``level``."""
+    evidence = [(r.get("row"), r.get("level")) for r in records]
+    evidence += [(contract_row(str(c["expectation"])), c.get("level")) for c in cells
+                 if c.get("outcome") == "passed" and c.get("expectation")]
     best: dict[str, tuple[str, int]] = {}
-    for rec in records:
-        dims = rec.get("dims", {})
-        row, level = dims.get("row"), dims.get("level")
+    for row, level in evidence:
         if row and level in LEVELS:
             lvl, n = best.get(row, ("L0", 0))
             best[row] = (max(lvl, level), n + 1)
-    rows = [(row_name(r), r.expect.source, _floor(r)) for r in BEHAVIOUR]
-    rows += [(row_name(r), r.source, _floor(r)) for r in STREAMS]
-    rows += list(extra)
     out = []
-    for name, source, floor in rows:
+    for name, source, floor in all_rows():
         lvl, n = best.get(name, (floor, 0))
         out.append(Covered(name, source, max(lvl, floor), n))
     return out

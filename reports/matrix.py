@@ -33,8 +33,11 @@ def oracle_outcome(cell: dict[str, Any], version: str) -> str | None:
     if RTX_TEST not in str(cell.get("nodeid", "")) or backend not in RTX_BACKENDS:
         return None
     ttrt = backend == "torch_trt"
+    rt = str(cell.get("rt", "n/a"))
+    if rt == "selected":  # the package chose: C++ wherever libtorchtrt_runtime.so ships (W14 _features.py:50-51)
+        rt = "cpp"
     try:
-        oc = Cell(str(backend), version if ttrt else "n/a", str(cell.get("rt", "n/a")) if ttrt else "n/a",
+        oc = Cell(str(backend), version if ttrt else "n/a", rt if ttrt else "n/a",
                   str(cell["cg_mode"]), str(cell["strategy"]), str(cell["kernel_strategy"]), str(cell["shapes"]),
                   str(cell["stream"]), str(cell.get("seg", "n/a")) if ttrt else "n/a", "plain")
         return expect(oc).outcome

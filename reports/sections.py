@@ -204,6 +204,23 @@ def verdict(f: dict[str, Any]) -> str:
     return "info"
 
 
+def coverage(t: ReportTables, plots: list[str]) -> list[Section]:
+    """Per oracle row and contract expectation, the highest proof level this run reached (harness/coverage.py)."""
+    from harness.coverage import LEVEL_TEXT, LEVELS
+    from harness.coverage import coverage as covered
+
+    rows = covered(t.results.records, t.results.cells)
+    s = Section("Coverage", "coverage")
+    counts = {lvl: sum(r.level == lvl for r in rows) for lvl in LEVELS}
+    s.add("How far each expectation is proven on this run: " + "; ".join(
+        f"{lvl} {LEVEL_TEXT[lvl]}: {counts[lvl]}" for lvl in LEVELS) + f" (of {len(rows)}). L1 is the adapters' "
+        "type-check in CI; L2 to L4 are cells that passed in this run. The rows and their sources: docs/behaviour.md.")
+    s.add(Table(("level", "row or expectation", "passing cells", "source"),
+                tuple((r.level, r.row, str(r.cells), r.source) for r in sorted(rows, key=lambda r: (r.level, r.row),
+                                                                                reverse=True))))
+    return [s]
+
+
 def findings(t: ReportTables, plots: list[str]) -> list[Section]:
     s = Section("Findings", "findings")
     fs = t.results.findings
@@ -261,8 +278,8 @@ def units(t: ReportTables, plots: list[str]) -> list[Section]:
     return [Section("Units", "units").add(UNITS)]
 
 
-# Reading order. A new section is one more builder here (e.g. a coverage section after the matrix).
+# Reading order. A new section is one more builder here.
 SECTIONS: list[Callable[[ReportTables, list[str]], list[Section]]] = [
-    summary, conformance_matrix, latency, first_call, cache, accuracy, builds, other, findings, cells_lists,
+    summary, conformance_matrix, coverage, latency, first_call, cache, accuracy, builds, other, findings, cells_lists,
     configuration, units,
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from harness.coverage import behaviour_row, coverage, executed_level, row_name
+from harness.coverage import all_rows, behaviour_row, contract_row, coverage, executed_level, row_name
+from harness.expect.contract import EXPECTATIONS
 from harness.oracle import BEHAVIOUR, STREAMS, Cell
 
 
@@ -23,10 +24,14 @@ def test_row_names_are_unique_and_cells_find_their_row():
 def test_highest_recorded_level_wins_and_floors_hold():
     cell = Cell("cudagraph", "n/a", "n/a", "capture_current", "n/a", "n/a", "static", "default", "n/a", "plain")
     name = behaviour_row(cell)
-    recs = [{"dims": {"row": name, "level": "L3"}}, {"dims": {"row": name, "level": "L2"}}, {"dims": {"row": name}}]
-    table = {c.row: c for c in coverage(recs, [("contract x", "W14 a.py:1", "L0")])}
-    assert len(table) == len(BEHAVIOUR) + len(STREAMS) + 1
+    recs = [{"row": name, "level": "L3"}, {"row": name, "level": "L2"}, {"row": name}]
+    first = EXPECTATIONS[0].id
+    cells = [{"outcome": "passed", "expectation": first, "level": "L2"},
+             {"outcome": "failed", "expectation": EXPECTATIONS[1].id, "level": "L2"}]
+    table = {c.row: c for c in coverage(recs, cells)}
+    assert len(table) == len(all_rows()) == len(BEHAVIOUR) + len(STREAMS) + 1 + len(EXPECTATIONS)
     assert table[name].level == "L3" and table[name].cells == 2
     rtx = next(c for c in table.values() if c.row.startswith("trt_rtx "))
     assert rtx.level == "L1" and rtx.cells == 0  # type-checked adapters, never executed here
-    assert table["contract x"].level == "L0"
+    assert table[contract_row(first)].level == "L2"
+    assert table[contract_row(EXPECTATIONS[1].id)].level == "L0"  # a failed cell proves nothing

@@ -15,7 +15,6 @@ from typing import Any
 
 from suites.helpers import require_runs, rtx
 
-KERNEL_READBACK_ROW = "kernel strategy read back from the library object"
 DYNAMO_01 = "PyTorch dynamo: sizes 0 and 1 are specialized even under dynamic=True (0/1 specialization)"
 
 
@@ -62,7 +61,7 @@ def test_rtx_sweep(case, harness_case):
     assert not problems, (problems, desc)
     other = next(k for k in KERNEL_STRATEGIES if k != ks)  # negative control: the read-back judged as another strategy
     assert kernel_problems(case.variant, desc, other), f"the kernel-strategy check cannot tell {ks!r} from {other!r}"
-    from harness.coverage import executed_level
+    from harness.coverage import KERNEL_READBACK_ROW, executed_level
 
     gpu = harness_case.session.env.gpu
     harness_case.record("sweep_first_call_ms_total", sum(firsts), "ms", ran=desc, row=KERNEL_READBACK_ROW,
