@@ -90,11 +90,12 @@ class CaseRecorder:
         with nvtx_ranges.phase("timed", self.case.id):  # one range around warm-up and loop, none per iteration
             return measure(fn, spec, cuda_stream=stream if self.device == "cuda" else None)
 
-    def record_latency(self, m: Measurement, batch: int, ran: dict[str, str] | None = None) -> None:
-        """``ran``: the runner's own account (``Runner.describe()``): runtime, stream, settings applied."""
+    def record_latency(self, m: Measurement, batch: int, ran: dict[str, str] | None = None, **dims: Any) -> None:
+        """``ran``: the runner's own account (``Runner.describe()``): runtime, stream, settings applied; ``dims``: how
+        it was measured (``state``: the process it ran in)."""
         st = m.stats()
         self.record("latency_ms", st["p50"], "ms", samples=m.samples_ms, stats=st, batch=batch, clock=m.clock,
-                    noisy=m.noisy, ran=ran or {})
+                    noisy=m.noisy, ran=ran or {}, **dims)
         self.record("first_call_ms", m.first_call_ms, "ms", batch=batch, clock="host")
 
 
