@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.errors import UsageError
 from harness.gate import DEFAULT_THRESHOLDS, CaseComparison, Thresholds, compare
@@ -84,8 +85,8 @@ def _date(started: str) -> float:
     return float(mdates.date2num(when))  # type: ignore[no-untyped-call]
 
 
-def trend_png(runs: list[RunSummary], key: str) -> bytes:
-    """p50 and p10-p90 band of one case against the run date, one line per machine."""
+def trend_figure(runs: list[RunSummary], key: str) -> Any:
+    """p50 and p10-p90 band of one case against the run date, one line per machine (a matplotlib Figure)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,8 +98,13 @@ def trend_png(runs: list[RunSummary], key: str) -> bytes:
         pts = [(_date(r.started), r.cases[key]) for r in runs if r.machine == machine and key in r.cases]
         xs = [x for x, _ in pts]
         ms = 3 if len(pts) < 60 else 1.5
-        ax.fill_between(xs, [c["p10"] for _, c in pts], [c["p90"] for _, c in pts], alpha=0.2)
-        ax.plot(xs, [c["p50"] for _, c in pts], marker="o", ms=ms, lw=1, label=f"{machine} p50 (band p10-p90)")
+        p10, p50, p90 = ([float(c[q]) for _, c in pts] for q in ("p10", "p50", "p90"))
+        line = ax.plot(xs, p50, marker="o", ms=ms, lw=1, label=f"{machine} p50 (band p10-p90)")[0]
+        ax.fill_between(xs, p10, p90, alpha=0.2, color=line.get_color())
+        if len(pts) <= 30:  # a band of one or two runs is too thin to see: bars too
+            ax.errorbar(xs, p50, yerr=[[m - lo for m, lo in zip(p50, p10, strict=True)],
+                                       [hi - m for m, hi in zip(p50, p90, strict=True)]],
+                        fmt="none", alpha=0.5, capsize=2, color=line.get_color())
     locator = mdates.AutoDateLocator(minticks=2, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
@@ -109,6 +115,13 @@ def trend_png(runs: list[RunSummary], key: str) -> bytes:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
+    return fig
+
+
+def trend_png(runs: list[RunSummary], key: str) -> bytes:
+    import matplotlib.pyplot as plt
+
+    fig = trend_figure(runs, key)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)

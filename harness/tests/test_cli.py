@@ -18,7 +18,7 @@ def harness(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(("args", "value", "valid"), [
     (("run", "--models", "resnet50"), "resnet50", "dynconv"),
     (("run", "--backends", "tensorrt"), "tensorrt", "trt_rtx"),
-    (("run", "--profile", "nightly"), "nightly", "default"),
+    (("run", "--profile", "weekly"), "weekly", "nightly"),
     (("run", "--device", "tpu"), "tpu", "cuda"),
     (("export", "reports/none.jsonl", "--format", "xlsx"), "none.jsonl", "--"),
 ], ids=["model", "backend", "profile", "device", "export-missing"])
