@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import UsageError
-from harness.gate import INSUFFICIENT, Thresholds, compare, gate_exit
+from harness.gate import DEFAULT_THRESHOLDS, INSUFFICIENT, Thresholds, compare, gate_exit
 from harness.history import add_to_history, load_history, load_run
 from harness.stats import t_two_sided_p, welch_t
 from harness.tests.measured import UNITS, measure_runs, units
@@ -26,7 +26,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
-def _row(base: Path, head: Path, t: Thresholds = Thresholds(), history: Path | None = None):
+def _row(base: Path, head: Path, t: Thresholds = DEFAULT_THRESHOLDS, history: Path | None = None):
     c = compare(load_run(base), load_run(head), t, load_history(history) if history else None)
     assert len(c.rows) == 1
     return c, c.rows[0]

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import ResultsError, SchemaVersionError, UsageError
-from harness.gate import Thresholds
 from harness.history import add_to_history, load_history, load_run, merge_histories, round_files
 from harness.results import ResultsWriter
 from reports import render_run
