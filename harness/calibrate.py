@@ -147,7 +147,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, default=5, help="rounds per run, each a fresh process. Default: %(default)r")
     p.add_argument("--batch", type=int, default=4, help="worker processes started together. Default: %(default)r")
     p.add_argument("--budget-s", type=float, default=0.0, help="stop starting workers after this many seconds "
-                   "(0: no limit); pairs with a missing round are left out and counted. Default: %(default)r")
+                   "(0: no limit); runs left with fewer than --min-rounds rounds are left out. Default: %(default)r")
     p.add_argument("--seed", type=int, default=0, help="order of the runs. Default: %(default)r")
     p.add_argument("--out", default=None, help="folder for the runs' results files and calibration.json. Default: a "
                    "temporary folder")
@@ -193,13 +193,18 @@ def _units(kind: str, slowdown_pct: float) -> int:
 
 def plan(kinds: tuple[str, ...], pairs: int, ab_pairs: int, slowdowns: tuple[float, ...], rounds: int,
          seed: int) -> list[Job]:
-    """Every round of every run, all in one shuffled order: the rounds of a run are spread over the whole
-    calibration, as a nightly run's rounds are whole passes over the suites apart, so a burst of host load
-    lands in one round rather than in all rounds of one run."""
+    """Every round of every run, in waves: wave k holds round k of every run, in a shuffled order. The rounds
+    of a run are spread over the whole calibration, as a nightly run's rounds are whole passes over the suites
+    apart, so a burst of host load lands in one round rather than in all rounds of one run; a budget cut in
+    the last wave leaves every run with one round less, not some runs with none."""
     runs = [(k, f"A{i:02d}", BASE_UNITS[k]) for k in kinds for i in range(2 * pairs)]
     runs += [(k, f"B{s:g}-{i:02d}", _units(k, s)) for k in kinds for s in slowdowns for i in range(ab_pairs)]
-    jobs = [Job(k, r, n, u) for k, r, u in runs for n in range(1, rounds + 1)]
-    random.Random(seed).shuffle(jobs)
+    rng = random.Random(seed)
+    jobs = []
+    for n in range(1, rounds + 1):
+        wave = [Job(k, r, n, u) for k, r, u in runs]
+        rng.shuffle(wave)
+        jobs += wave
     return jobs
 
 
@@ -221,9 +226,12 @@ def execute(jobs: list[Job], out: Path, batch: int, budget_s: float, commit: str
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env) for j in chunk]
         try:
             for pr in procs:  # every worker set up before the first measures
-                line = pr.stdout.readline().strip() if pr.stdout else ""
-                if line != "ready":
-                    raise UsageError("calibration worker", line, "did not start", "run `python -m harness env` to see why")
+                line = "-"
+                while line and line.strip() != "ready":  # a library may print before "ready"
+                    line = pr.stdout.readline() if pr.stdout else ""
+                if not line:
+                    raise UsageError("calibration worker", pr.args, "exited before it was ready (its error is above)",
+                                     "run `python -m harness env` to see what this machine can run")
             for j, pr in zip(chunk, procs, strict=True):
                 out_text, _ = pr.communicate("go\n", timeout=120)
                 d = json.loads(out_text.strip().splitlines()[-1])
@@ -271,7 +279,7 @@ def evaluate(out: Path, kind: str, pairs: int, ab_pairs: int, slowdowns: tuple[f
     runs = {}
     for d in sorted((out / kind).glob("*/results.jsonl")):
         summary = load_run(d)
-        if summary.cases and len(case_rounds(next(iter(summary.cases.values())))) == rounds:
+        if summary.cases and len(case_rounds(next(iter(summary.cases.values())))) >= min(rounds, t.min_rounds):
             runs[d.parent.name] = summary
 
     def verdicts(pairs_: list[tuple[str, str]]) -> list[str]:
@@ -322,7 +330,8 @@ def cmd_calibrate(args: argparse.Namespace, t: Any) -> int:
     seconds = time.monotonic() - t0
     print(render(results, args.rounds, t, seconds))
     if done < len(jobs):
-        print(f"budget: {done} of {len(jobs)} rounds measured in {args.budget_s:g} s; pairs with a missing round left out")
+        print(f"budget: {done} of {len(jobs)} rounds measured in {args.budget_s:g} s; runs with fewer than "
+              f"{t.min_rounds} rounds left out (the A/A pairs column counts the pairs evaluated)")
     from harness.results import write_atomic
 
     summary = {"machine": platform.node(), "rounds": args.rounds, "seconds": seconds, "rounds_measured": done,
