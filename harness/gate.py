@@ -6,7 +6,7 @@ iterations finds any two runs "significantly" different. The gate therefore deci
 variation, from one or both of:
 
 * rounds: each case measured in several rounds, each in a fresh process (the ``nightly`` profile). Rounds
-  disturbed far beyond the pooled round-to-round spread (``disturbed``) are left out; with at least
+  disturbed far above their side's fastest round (``disturbed``) are left out; with at least
   ``min_rounds`` rounds left on both sides, Welch's t test on the log of the round p50s gives a p-value,
   and the pooled round-to-round spread is the case's between-run CV.
 * history: at least ``min_history`` earlier runs of the case on the same machine and GPU. The robust
@@ -68,7 +68,7 @@ class CaseComparison:
     key: str
     base_p50: float
     head_p50: float
-    change: float  # head / base - 1 (run p50 = median of the round p50s)
+    change: float  # head / base - 1 (each p50 the median of the rounds left after ``disturbed``)
     p_value: float
     threshold: float
     between_cv: float
@@ -100,32 +100,44 @@ def _pooled_sd(a: list[float], b: list[float]) -> float:
     return math.sqrt(ss / df) if df > 0 else math.nan
 
 
-OUTLIER_SIGMAS = 5.0  # a round this many robust sigmas from its side's median was disturbed
-OUTLIER_FLOOR = 0.01  # ... and never closer than 5 x 1 % (log scale) to it
+OUTLIER_SIGMAS = 5.0  # a round this many core sigmas above its side's fastest round was disturbed
+OUTLIER_FLOOR = 0.05  # ... and never less than 5 x 0.05 (log scale: 28 %) above it: gross disturbances only
+
+
+def _core_sd(a: list[float], b: list[float]) -> float:
+    """Pooled standard deviation of the fastest half (rounded up) of each side's rounds: the spread of
+    undisturbed rounds, even when up to half of a side's rounds were disturbed."""
+    ss, df = 0.0, 0
+    for side in (a, b):
+        core = sorted(side)[: (len(side) + 1) // 2]
+        if len(core) > 1:
+            m = statistics.fmean(core)
+            ss += sum((x - m) ** 2 for x in core)
+            df += len(core) - 1
+    return math.sqrt(ss / df) if df else 0.0
 
 
 def disturbed(a: list[float], b: list[float]) -> tuple[list[float], list[float]]:
-    """Both sides without their disturbed rounds (a neighbour's burst that doubles one round's p50): rounds
-    farther from their side's median than OUTLIER_SIGMAS x max(pooled 1.4826 x MAD, OUTLIER_FLOOR)."""
-    ma, mb = statistics.median(a), statistics.median(b)
-    dev = [abs(x - ma) for x in a] + [abs(x - mb) for x in b]
-    cut = OUTLIER_SIGMAS * max(1.4826 * statistics.median(dev), OUTLIER_FLOOR)
-    return [x for x in a if abs(x - ma) <= cut], [x for x in b if abs(x - mb) <= cut]
+    """Both sides (log round p50s) without their disturbed rounds. Disturbance only adds time (host load, a
+    neighbour's burst, a CPU thread pool descheduled, which can slow a round a hundredfold), so a round is
+    disturbed when it lies more than OUTLIER_SIGMAS x max(core sd, OUTLIER_FLOOR) above its side's fastest
+    round (``_core_sd``). When most rounds of a side are disturbed, the few left are too few to decide on."""
+    cut = OUTLIER_SIGMAS * max(_core_sd(a, b), OUTLIER_FLOOR)
+    lo_a, lo_b = min(a), min(b)
+    return [x for x in a if x - lo_a <= cut], [x for x in b if x - lo_b <= cut]
 
 
-def _evidence(lb: list[float], lh: list[float], hist_sigma: float, n_hist: int,
+def _evidence(kb: list[float], kh: list[float], dropped: int, hist_sigma: float, n_hist: int,
               t: Thresholds) -> tuple[list[str], list[float], list[float]]:
-    """(labels, p-values, between-run CVs) of each source of run-level evidence present."""
+    """(labels, p-values, between-run CVs) of each source of run-level evidence present, on the kept rounds."""
     labels, ps, cvs = [], [], []
-    kb, kh = disturbed(lb, lh) if lb and lh else (lb, lh)
     if len(kb) >= t.min_rounds and len(kh) >= t.min_rounds:
-        dropped = len(lb) + len(lh) - len(kb) - len(kh)
         labels.append(f"rounds {len(kb)}+{len(kh)}" + (f" ({dropped} disturbed left out)" if dropped else ""))
         ps.append(welch_t(kb, kh)[2])
         cvs.append(_pooled_sd(kb, kh))
     if n_hist >= t.min_history and not math.isnan(hist_sigma):
         sigma = max(hist_sigma, 1e-6)
-        diff = statistics.median(lh) - statistics.median(lb)
+        diff = statistics.median(kh) - statistics.median(kb)
         labels.append(f"history {n_hist}")
         ps.append(t_two_sided_p(diff / (sigma * math.sqrt(2)), n_hist - 1))
         cvs.append(sigma)
@@ -134,15 +146,17 @@ def _evidence(lb: list[float], lh: list[float], hist_sigma: float, n_hist: int,
 
 def compare_case(key: str, b: dict[str, object], h: dict[str, object], t: Thresholds,
                  history: list[RunSummary]) -> CaseComparison:
+    """One case; p50s and change from the rounds left after ``disturbed``."""
     lb, lh = _log_rounds(b), _log_rounds(h)
-    bp, hp = statistics.median(case_rounds(b)), statistics.median(case_rounds(h))  # type: ignore[arg-type]
-    change = hp / bp - 1 if bp > 0 else math.nan
+    kb, kh = disturbed(lb, lh) if lb and lh else (lb, lh)
+    dropped = len(lb) + len(lh) - len(kb) - len(kh)
+    bp, hp = (math.exp(statistics.median(k)) if k else math.nan for k in (kb, kh))
+    change = hp / bp - 1
     hist_sigma, n_hist = between_run_sigma(history, key)
-    labels, ps, cvs = _evidence(lb, lh, hist_sigma, n_hist, t)
+    labels, ps, cvs = _evidence(kb, kh, dropped, hist_sigma, n_hist, t)
     if not labels:
-        kb, kh = disturbed(lb, lh) if lb and lh else (lb, lh)
-        why = (f"{len(kb)} base and {len(kh)} head round(s) usable of {len(lb)}+{len(lh)} (needs {t.min_rounds} each: "
-               "run the nightly profile) "
+        why = (f"{len(kb)} base and {len(kh)} head round(s) (needs {t.min_rounds} each: run the nightly profile"
+               + (f"; {dropped} disturbed round(s) left out of {len(lb)}+{len(lh)}" if dropped else "") + ") "
                f"and {n_hist} run(s) of this case on this machine and GPU in the history (needs {t.min_history})")
         return CaseComparison(key, bp, hp, change, math.nan, t.min_change, math.nan, INSUFFICIENT, "none", why, INSUFFICIENT)
     p, cv = max(ps), max(cvs)
@@ -215,7 +229,8 @@ def render_comparison(c: Comparison) -> str:
         lines.append(f"{r.key:<56} {r.base_p50:>10.4f} {r.head_p50:>10.4f} {r.change * 100:>7.2f}% {r.p_value:>9.2g} "
                      f"{r.threshold * 100:>6.1f}%  {r.evidence:<22} {tail}")
     lines += ["", "  ".join(f"{v}: {c.count(v)}" for v in VERDICTS),
-              "Units: p50 in milliseconds per forward call (a run's p50 is the median of its round p50s); change = head "
+              "Units: p50 in milliseconds per forward call (the median of a run's round p50s, disturbed rounds left "
+              "out); change = head "
               "p50 / base p50 - 1; p = Welch t on the log round p50s and/or Student t against the history's run-to-run "
               "spread (the larger counts); thresh = max(min change, cv factor x between-run CV)."]
     return "\n".join(lines)

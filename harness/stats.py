@@ -105,7 +105,8 @@ def welch_t(a: list[float], b: list[float]) -> tuple[float, float, float]:
     se2 = va + vb
     if se2 == 0:
         return (0.0, math.inf, 1.0) if diff == 0 else (math.copysign(math.inf, diff), math.inf, 0.0)
-    df = se2**2 / ((va**2 / (len(a) - 1) if va else 0.0) + (vb**2 / (len(b) - 1) if vb else 0.0))
+    denom = va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)
+    df = se2**2 / denom if denom > 0 and se2**2 > 0 else float(len(a) + len(b) - 2)  # underflow: pooled df
     t = diff / math.sqrt(se2)
     return t, df, t_two_sided_p(t, df)
 
