@@ -16,7 +16,8 @@ same commit). Printed per cell kind: the false-alarm rate (A/A pairs classified 
 slowdown, the share detected; the smallest slowdown detected in >= 95 % of its pairs is the detectable one.
 
 Workers start in batches (imports and CUDA set-up in parallel), then measure one at a time: no measurement
-overlaps another process's start-up or measurement.
+overlaps another process's start-up or measurement. A worker measures one round of each kind (GPU eager and
+GPU graph share a process; rounds of different kinds are never compared).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from harness.timing import Measurement, TimingSpec, measure
 KINDS = ("cpu-eager", "gpu-eager", "gpu-graph")
 BASE_UNITS = {"cpu-eager": 200, "gpu-eager": 100, "gpu-graph": 100}
 SPECS = {"cpu-eager": TimingSpec(warmup_s=0.02, min_samples=30, max_samples=400, max_time_s=0.06, target_rse=0.002),
-         "gpu-eager": TimingSpec(warmup_s=0.05, min_samples=50, max_samples=2000, max_time_s=0.2, target_rse=0.001),
-         "gpu-graph": TimingSpec(warmup_s=0.05, min_samples=50, max_samples=2000, max_time_s=0.2, target_rse=0.001)}
+         "gpu-eager": TimingSpec(warmup_s=0.03, min_samples=50, max_samples=2000, max_time_s=0.15, target_rse=0.001),
+         "gpu-graph": TimingSpec(warmup_s=0.03, min_samples=50, max_samples=2000, max_time_s=0.15, target_rse=0.001)}
 CPU_WORK_PER_UNIT = 25  # loop trips of integer arithmetic per unit
 
 
@@ -109,18 +110,20 @@ def write_round(path: Path, run_id: str, kind: str, units: int, m: Measurement, 
     return path
 
 
-def _worker(kind: str, units: int) -> int:
-    """Set up, say "ready", wait for "go" on stdin, measure one round, print it as JSON."""
-    fn, stream, gpu = workload(kind, units)
+def _worker(specs: list[tuple[str, int]]) -> int:
+    """Set up one workload per (kind, units), say "ready", wait for "go" on stdin, measure one round of each
+    in turn, print each as a JSON line. The kinds of one worker differ: its rounds are never compared."""
+    loads = [(kind, *workload(kind, units)) for kind, units in specs]
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         return 1
-    m = measure(fn, SPECS[kind], cuda_stream=stream)
-    print(json.dumps({"samples": list(m.samples_ms), "clock": m.clock, "gpu": gpu}), flush=True)
+    for kind, fn, stream, gpu in loads:
+        m = measure(fn, SPECS[kind], cuda_stream=stream)
+        print(json.dumps({"samples": list(m.samples_ms), "clock": m.clock, "gpu": gpu}), flush=True)
     return 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Job:
     kind: str
     run: str
@@ -213,17 +216,30 @@ def run_path(out: Path, job: Job) -> Path:
     return run_dir / "results.jsonl" if job.round == 1 else run_dir / "rounds" / f"r{job.round}" / "results.jsonl"
 
 
+def slots(jobs: list[Job]) -> list[tuple[Job, ...]]:
+    """The jobs grouped into worker processes: one job of each kind per process, in plan order (a process never
+    holds two rounds of one run, nor two runs that are compared with each other)."""
+    per_kind: dict[str, list[Job]] = {}
+    for j in jobs:
+        per_kind.setdefault(j.kind, []).append(j)
+    lists = list(per_kind.values())
+    longest = max((len(x) for x in lists), default=0)
+    return [tuple(x[i] for x in lists if i < len(x)) for i in range(longest)]
+
+
 def execute(jobs: list[Job], out: Path, batch: int, budget_s: float, commit: str) -> int:
     """Run the jobs, ``batch`` fresh worker processes at a time; returns how many rounds were measured."""
     t0, done = time.monotonic(), 0
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
                                                         os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    for start in range(0, len(jobs), batch):
+    groups = slots(jobs)
+    for start in range(0, len(groups), batch):
         if budget_s and time.monotonic() - t0 > budget_s:
             break
-        chunk = jobs[start:start + batch]
-        procs = [subprocess.Popen([sys.executable, "-m", "harness.calibrate", "--worker", j.kind, str(j.units)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env) for j in chunk]
+        chunk = groups[start:start + batch]
+        procs = [subprocess.Popen([sys.executable, "-m", "harness.calibrate", "--worker",
+                                   *(f"{j.kind}:{j.units}" for j in group)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env) for group in chunk]
         try:
             for pr in procs:  # every worker set up before the first measures
                 line = "-"
@@ -232,12 +248,14 @@ def execute(jobs: list[Job], out: Path, batch: int, budget_s: float, commit: str
                 if not line:
                     raise UsageError("calibration worker", pr.args, "exited before it was ready (its error is above)",
                                      "run `python -m harness env` to see what this machine can run")
-            for j, pr in zip(chunk, procs, strict=True):
+            for group, pr in zip(chunk, procs, strict=True):
                 out_text, _ = pr.communicate("go\n", timeout=120)
-                d = json.loads(out_text.strip().splitlines()[-1])
-                m = Measurement(tuple(d["samples"]), d["clock"], 0, math.nan)
-                write_round(run_path(out, j), f"{j.kind}-{j.run}", j.kind, j.units, m, d["gpu"], commit)
-                done += 1
+                lines = out_text.strip().splitlines()[-len(group):]
+                for j, text in zip(group, lines, strict=True):
+                    d = json.loads(text)
+                    m = Measurement(tuple(d["samples"]), d["clock"], 0, math.nan)
+                    write_round(run_path(out, j), f"{j.kind}-{j.run}", j.kind, j.units, m, d["gpu"], commit)
+                    done += 1
         finally:
             for pr in procs:
                 if pr.poll() is None:
@@ -343,6 +361,6 @@ def cmd_calibrate(args: argparse.Namespace, t: Any) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
-        sys.exit(_worker(sys.argv[2], int(sys.argv[3])))
+    if len(sys.argv) >= 3 and sys.argv[1] == "--worker":
+        sys.exit(_worker([(k, int(u)) for k, u in (a.split(":") for a in sys.argv[2:])]))
     sys.exit("usage: python -m harness calibrate (this module's own entry point only serves its worker processes)")

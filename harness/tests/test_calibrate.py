@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.calibrate import BASE_UNITS, plan
+from harness.calibrate import BASE_UNITS, plan, slots
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +44,23 @@ def test_plan_spreads_every_runs_rounds_over_the_calibration():
     assert {j.units for j in jobs if j.run.startswith("B25")} == {round(BASE_UNITS["cpu-eager"] * 1.25)}
     first = [i for i, j in enumerate(jobs) if j.run == "A00"]
     assert first != list(range(first[0], first[0] + 4))  # not back to back (seeded order)
+
+
+def test_one_worker_process_holds_one_round_of_each_kind():
+    jobs = plan(("gpu-eager", "gpu-graph"), pairs=2, ab_pairs=2, slowdowns=(1.0,), rounds=3, seed=0)
+    groups = slots(jobs)
+    assert len(groups) == len(jobs) // 2 and all(sorted(j.kind for j in g) == ["gpu-eager", "gpu-graph"] for g in groups)
+    assert sorted(j for g in groups for j in g) == sorted(jobs)
+
+
+def test_worker_protocol_measures_each_workload_after_go():
+    pr = subprocess.run([sys.executable, "-m", "harness.calibrate", "--worker", "cpu-eager:100", "cpu-eager:300"],
+                        input="go\n", capture_output=True, text=True, cwd=ROOT, timeout=60)
+    lines = pr.stdout.splitlines()
+    assert pr.returncode == 0 and lines[0] == "ready" and len(lines) == 3, pr.stdout + pr.stderr
+    small, big = (json.loads(x) for x in lines[1:])
+    p50 = [sorted(d["samples"])[len(d["samples"]) // 2] for d in (small, big)]
+    assert small["clock"] == "host" and small["gpu"] == "no GPU" and 1.5 < p50[1] / p50[0] < 6  # 3x the work
 
 
 @pytest.mark.parametrize(("args", "flag"), [(("--slowdowns", "abc"), "--slowdowns"), (("--slowdowns", "0"), "--slowdowns"),
