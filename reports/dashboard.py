@@ -105,6 +105,10 @@ def trend_figure(runs: list[RunSummary], key: str) -> Any:
             ax.errorbar(xs, p50, yerr=[[m - lo for m, lo in zip(p50, p10, strict=True)],
                                        [hi - m for m, hi in zip(p50, p90, strict=True)]],
                         fmt="none", alpha=0.5, capsize=2, color=line.get_color())
+    lows = [float(r.cases[key]["p10"]) for r in runs if key in r.cases]
+    highs = [float(r.cases[key]["p90"]) for r in runs if key in r.cases]
+    if lows and min(lows) > 0 and max(highs) / min(lows) > 20:  # disturbed rounds a hundredfold slower: log scale
+        ax.set_yscale("log")
     locator = mdates.AutoDateLocator(minticks=2, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
@@ -212,8 +216,8 @@ def build_dashboard(history_dir: Path, out_dir: Path, baseline: str | None = Non
              + ". Runs on different GPUs are never compared.</p>"]
     for gpu in gpus:
         parts += _group_html(gpu, [r for r in runs if r.gpu == gpu], baseline, t)
-    parts.append("<p>Units: latency in milliseconds per forward call; a run's p50 is the median of its round p50s; "
-                 "change = latest p50 / baseline p50 - 1; p and evidence: see `python -m harness compare`; a regression "
+    parts.append("<p>Units: latency in milliseconds per forward call; a run's p50 is the median of its round p50s (in the "
+                 "comparison table, disturbed rounds left out); change = latest p50 / baseline p50 - 1; p and evidence: see `python -m harness compare`; a regression "
                  "is a step up found by a piecewise-constant fit of one machine's p50 history of a case, dated to its first "
                  "run.</p></body></html>")
     page = out_dir / "index.html"
