@@ -218,8 +218,8 @@ def build_dashboard(history_dir: Path, out_dir: Path, baseline: str | None = Non
         parts += _group_html(gpu, [r for r in runs if r.gpu == gpu], baseline, t)
     parts.append("<p>Units: latency in milliseconds per forward call; a run's p50 is the median of its round p50s (in the "
                  "comparison table, disturbed rounds left out); change = latest p50 / baseline p50 - 1; p and evidence: "
-                 "see `python -m harness compare`; a regression is a step up found by a piecewise-constant fit of one machine's p50 history of a case, dated to its first "
-                 "run.</p></body></html>")
+                 "see `python -m harness compare`; a regression is a step up found by a piecewise-constant fit of one "
+                 "machine's p50 history of a case, dated to its first run.</p></body></html>")
     page = out_dir / "index.html"
     write_atomic(page, "".join(parts))
     return page
