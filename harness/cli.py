@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness COMMAND`` (also the ``trtrtx-harness`` script); ``--help`` lists the commands."""
+"""Command line: ``python -m harness {env,run,report,export,test}`` (also the ``trtrtx-harness`` script)."""
 
 from __future__ import annotations
 
