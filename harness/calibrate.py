@@ -335,12 +335,15 @@ def render(results: list[KindResult], rounds: int, t: Any, seconds: float) -> st
 
 
 def cmd_calibrate(args: argparse.Namespace, t: Any) -> int:
+    from harness.config import check_out_dir
     from harness.session import _git_commit
 
     _check_counts(args)
     slowdowns = _percent_list(args.slowdowns)
     kinds = resolve_kinds(args.kinds)
-    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="harness-calibrate-"))
+    out = check_out_dir(args.out) if args.out else Path(tempfile.mkdtemp(prefix="harness-calibrate-"))
+    if out.is_dir() and any(out.iterdir()):  # results files are appended to: an earlier calibration would mix in
+        raise UsageError("--out", str(out), "is not empty", "pass a new or empty folder")
     jobs = plan(kinds, args.pairs, args.ab_pairs, slowdowns, args.rounds, args.seed)
     t0 = time.monotonic()
     done = execute(jobs, out, args.batch, args.budget_s, _git_commit())

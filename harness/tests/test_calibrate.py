@@ -70,3 +70,9 @@ def test_worker_protocol_measures_each_workload_after_go():
 def test_bad_calibration_arguments(args, flag):
     out = _cli(*args)
     assert out.returncode == 2 and flag in out.stderr and "Fix:" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_calibration_refuses_a_folder_with_an_earlier_calibration(tmp_path):
+    (tmp_path / "calibration.json").write_text("{}")
+    out = _cli("--kinds", "cpu-eager", "--out", str(tmp_path))
+    assert out.returncode == 2 and "is not empty" in out.stderr and "Fix:" in out.stderr
