@@ -51,13 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="classify every case of HEAD against BASE; exit 1 on a regression")
     cmp_.add_argument("base", help="a results.jsonl, run folder or history file")
     cmp_.add_argument("head", help="a results.jsonl, run folder or history file")
-    cmp_.add_argument("--history", default=None, help="history folder for the between-run CV. Default: none (CV 0)")
+    cmp_.add_argument("--history", default=None, help="history folder: run-to-run spread per case. Default: none")
+    cmp_.add_argument("--allow-missing", action="store_true", help="pass the gate when HEAD lacks cases or is empty")
     _threshold_args(cmp_)
 
-    his = sub.add_parser("history", help="add a run to a history folder")
-    his.add_argument("action", choices=["add"], help="add: store RESULTS' summary in DIR")
-    his.add_argument("results")
+    his = sub.add_parser("history", help="add a run to a history folder, or merge runners' history folders")
+    his.add_argument("action", choices=["add", "merge"], help="add: store RESULTS' summary in DIR; merge: copy every "
+                     "run of the folders into DIR once")
+    his.add_argument("paths", nargs="+", metavar="RESULTS|FOLDER")
     his.add_argument("--dir", required=True, help="the history folder")
+
+    cal = sub.add_parser("calibrate", help="false-alarm rate and detectable slowdown of the gate on this machine")
+    from harness.calibrate import add_arguments as _calibrate_args
+
+    _calibrate_args(cal)
+    _threshold_args(cal)
 
     dash = sub.add_parser("dashboard", help="render the static dashboard of a history folder")
     dash.add_argument("history", help="the history folder")
@@ -73,27 +81,29 @@ def _parser() -> argparse.ArgumentParser:
 def _threshold_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-change", type=float, default=0.05, help="smallest relative change that counts. Default: %(default)r")
     p.add_argument("--cv-factor", type=float, default=3.0, help="x between-run CV that a change must exceed. Default: %(default)r")
-    p.add_argument("--alpha", type=float, default=0.01, help="Mann-Whitney U significance level. Default: %(default)r")
+    p.add_argument("--alpha", type=float, default=0.01, help="significance level, 0 < alpha < 1. Default: %(default)r")
+    p.add_argument("--min-rounds", type=int, default=3, help="rounds per side that count as evidence. Default: %(default)r")
+    p.add_argument("--min-history", type=int, default=5, help="history runs that count as evidence. Default: %(default)r")
 
 
 def _thresholds(args: argparse.Namespace) -> Any:
-    from harness.errors import UsageError
-    from harness.history import Thresholds
+    from harness.gate import Thresholds
 
-    for name in ("min_change", "cv_factor", "alpha"):
-        if not getattr(args, name) >= 0:
-            raise UsageError(f"--{name.replace('_', '-')}", getattr(args, name), "must be >= 0", "pass a non-negative number")
-    return Thresholds(args.min_change, args.cv_factor, args.alpha)
+    return Thresholds(args.min_change, args.cv_factor, args.alpha, args.min_rounds, args.min_history)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.history import compare, load_history, load_run, render_comparison
+    from harness.gate import compare, gate_exit, render_comparison
+    from harness.history import load_history, load_run
 
+    t = _thresholds(args)
     base, head = load_run(args.base), load_run(args.head)
     history = load_history(Path(args.history)) if args.history else None
-    rows = compare(base, head, _thresholds(args), history)
-    print(render_comparison(base, head, rows))
-    return 1 if any(r.verdict == "slower" for r in rows) else 0
+    c = compare(base, head, t, history)
+    print(render_comparison(c))
+    code, message = gate_exit(c, args.allow_missing)
+    print(message, file=sys.stderr if code == 2 else sys.stdout)
+    return code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -106,6 +116,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.backends:
         argv.append(f"--harness-backends={','.join(parse_list('backend variant', args.backends, VARIANTS))}")
     argv.append(f"--harness-device={parse_list('device', args.device, DEVICE_CHOICES)[0]}")
+    if PROFILES[args.profile].rounds > 1:
+        from harness.rounds import run_rounds
+
+        history = check_out_dir(args.history) if args.history else None
+        return run_rounds(argv, PROFILES[args.profile].rounds, check_out_dir(args.out).resolve(), history,
+                          args.pytest_args, ROOT)
     if args.history:
         argv.append(f"--harness-history={check_out_dir(args.history)}")
     argv += args.pytest_args
@@ -162,10 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             return cmd_compare(args)
         if args.command == "history":
-            from harness.history import add_to_history
+            from harness.history import cmd_history
 
-            print(add_to_history(args.results, Path(args.dir)))
-            return 0
+            return cmd_history(args.action, args.paths, Path(args.dir))
+        if args.command == "calibrate":
+            from harness.calibrate import cmd_calibrate
+
+            return cmd_calibrate(args, _thresholds(args))
         if args.command == "dashboard":
             from reports.dashboard import build_dashboard
 

@@ -25,7 +25,8 @@ VARIANTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 
 @dataclass(frozen=True)
 class Profile:
-    """What a named run measures: models, backend variants per device, and the timing spec."""
+    """What a named run measures: models, backend variants per device, the timing spec, and in how many
+    rounds (each a fresh pytest process, the latency cells only after the first) every case is measured."""
 
     name: str
     description: str
@@ -33,6 +34,7 @@ class Profile:
     cpu_variants: tuple[str, ...]
     cuda_variants: tuple[str, ...]
     timing: TimingSpec
+    rounds: int = 1
 
 
 _ALL_CUDA = ("eager", "cudagraph", "compile", "compile-ro", "trt_rtx", "torch_trt")
@@ -46,6 +48,9 @@ PROFILES: dict[str, Profile] = {
     "full": Profile("full", "both models, every variant (torch.compile on the CPU too), longer timing",
                     tuple(MODELS), ("eager", "compile", "trt_rtx"), _ALL_CUDA,
                     TimingSpec(warmup_s=0.5, min_samples=50, max_time_s=5.0)),
+    "nightly": Profile("nightly", "the default profile's cases, each latency case measured in 5 rounds in fresh "
+                       "processes: the run-level evidence `compare` decides on", tuple(MODELS), ("eager", "trt_rtx"),
+                       _ALL_CUDA, TimingSpec(warmup_s=0.2, min_samples=20, max_time_s=1.5), rounds=5),
 }
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 

@@ -1,15 +1,16 @@
-"""Run history: one versioned summary file per run, and the comparison of two runs.
+"""Run history: one versioned summary file per run, keyed by machine and GPU, and the merge of several folders.
 
-A summary keeps, per latency case (case id + batch), the raw samples and their p10/p50/p90/CV, plus the
-run's metadata. ``compare`` classifies each case as faster, slower, same or ambiguous: a change counts
-only when it exceeds max(``min_change``, ``cv_factor`` x the between-run CV of that case) and a
-Mann-Whitney U test on the samples agrees (p < ``alpha``).
+A summary keeps, per latency case (case id + batch), the raw samples and their p10/p50/p90/CV, the p50 of
+every round of the run (a run of the ``nightly`` profile measures each case in several rounds, each in a
+fresh process: the rounds live under ``RUN/rounds/*/results.jsonl``), plus the run's metadata. The run's
+p50 of a case is the median of its round p50s. The comparison of two runs lives in ``harness.gate``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,26 @@ from typing import Any
 
 from harness.errors import ResultsError, SchemaVersionError, UsageError
 from harness.results import Results, read_results, write_atomic
-from harness.stats import mann_whitney_u, robust_sigma
+from harness.stats import robust_sigma
 from harness.timing import Measurement
 
-HISTORY_SCHEMA = 1
+HISTORY_SCHEMA = 2
+READABLE_SCHEMAS = (1, 2)  # 1: no per-round p50s (read as one round), no machine / GPU keys of its own
+ROUNDS_DIR = "rounds"
+
+
+def _gpu_name(meta: dict[str, Any]) -> str:
+    gpu = meta.get("gpu")
+    if isinstance(gpu, dict) and gpu.get("name"):
+        return str(gpu["name"])
+    return str(gpu) if isinstance(gpu, str) and gpu else "no GPU"
+
+
+def _machine(meta: dict[str, Any]) -> str:
+    m = meta.get("machine")
+    if isinstance(m, dict):
+        return str(m.get("host") or "unknown")
+    return str(m) if m else "unknown"
 
 
 @dataclass
@@ -30,124 +47,209 @@ class RunSummary:
     meta: dict[str, Any]
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def machine(self) -> str:
+        """The host name the run ran on."""
+        return _machine(self.meta)
+
+    @property
+    def gpu(self) -> str:
+        """The GPU's name, "no GPU" for a run on a machine without one."""
+        return _gpu_name(self.meta)
+
+    @property
+    def commit(self) -> str:
+        return str(self.meta.get("git_commit") or "unknown")
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """What makes a run unique across runners' history folders."""
+        return (self.machine, self.gpu, self.run_id, self.started)
+
+    def same_code(self, other: RunSummary) -> bool:
+        """Same known commit and same package versions: any difference between the two is noise."""
+        return self.commit not in ("unknown", "") and self.commit == other.commit and \
+            self.meta.get("packages") == other.meta.get("packages")
+
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": HISTORY_SCHEMA, "run_id": self.run_id, "started": self.started, "meta": self.meta,
-                "cases": self.cases}
+        return {"schema": HISTORY_SCHEMA, "run_id": self.run_id, "started": self.started, "machine": self.machine,
+                "gpu": self.gpu, "meta": self.meta, "cases": self.cases}
 
 
 def case_key(record: dict[str, Any]) -> str:
     return f"{record['case_id']}@b{record.get('batch', '-')}"
 
 
-def summarize(res: Results) -> RunSummary:
+def round_files(results_path: Path | str) -> list[Path]:
+    """The extra rounds' results files of a run (``RUN/rounds/*/results.jsonl``), in round order."""
+    d = Path(results_path).parent / ROUNDS_DIR
+    if not d.is_dir():
+        return []
+    found = [p for p in d.glob("*/results.jsonl") if not p.parent.is_symlink()]  # not the "latest" link
+    return sorted(found, key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.parent.name)])
+
+
+def _latency(res: Results) -> dict[str, dict[str, Any]]:
+    """Per case key, the last latency record with samples of one results file."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in res.records:
+        if r.get("metric") == "latency_ms" and r.get("samples"):
+            out[case_key(r)] = r
+    return out
+
+
+def summarize(res: Results, rounds: list[Results] | None = None) -> RunSummary:
+    """The run's summary; ``rounds``: the results of its extra rounds (default: found next to ``res``)."""
+    if rounds is None:
+        rounds = [read_results(p) for p in round_files(res.path)]  # a damaged round file raises, never skipped
     meta = res.meta
     keep = {k: meta.get(k) for k in ("device", "git_commit", "machine", "gpu", "packages")}
+    keep["rounds"] = 1 + len(rounds)
     s = RunSummary(str(meta.get("run_id", Path(res.path).parent.name)), str(meta.get("started_utc", "")), keep)
-    for r in res.records:
-        if r.get("metric") != "latency_ms" or not r.get("samples"):
-            continue
-        m = Measurement(tuple(r["samples"]), str(r.get("clock", "")), 0, math.nan)
-        s.cases[case_key(r)] = {"p10": m.quantile(0.1), "p50": m.quantile(0.5), "p90": m.quantile(0.9), "cv": m.cv,
-                                "n": m.n, "samples": list(m.samples_ms), "model": r.get("model"),
-                                "variant": r.get("variant"), "stream": r.get("stream")}
+    per_round = [_latency(r) for r in [res, *rounds]]
+    for key in sorted(per_round[0]):
+        recs = [pr[key] for pr in per_round if key in pr]
+        ms = [Measurement(tuple(r["samples"]), str(r.get("clock", "")), 0, math.nan) for r in recs]
+        pooled = Measurement(tuple(x for m in ms for x in m.samples_ms), ms[0].clock, 0, math.nan)
+        first = recs[0]
+        s.cases[key] = {"p10": pooled.quantile(0.1), "p50": statistics.median(m.quantile(0.5) for m in ms),
+                        "p90": pooled.quantile(0.9), "cv": ms[0].cv, "n": pooled.n, "samples": list(pooled.samples_ms),
+                        "rounds": [m.quantile(0.5) for m in ms], "model": first.get("model"),
+                        "variant": first.get("variant"), "stream": first.get("stream")}
     return s
 
 
+def case_rounds(case: dict[str, Any]) -> list[float]:
+    """The p50 of each round of a case (one value for a one-round run or a schema-1 summary)."""
+    return [float(x) for x in case.get("rounds") or [case["p50"]]]
+
+
+def _from_dict(d: dict[str, Any], where: str) -> RunSummary:
+    if d.get("schema") not in READABLE_SCHEMAS:
+        raise SchemaVersionError(where, d.get("schema"), READABLE_SCHEMAS)
+    try:
+        return RunSummary(str(d["run_id"]), str(d["started"]), dict(d.get("meta", {})), dict(d["cases"]))
+    except (KeyError, TypeError) as exc:
+        raise ResultsError(f"history file {where!r} lacks {exc}. Fix: re-add the run with "
+                           "`python -m harness history add RESULTS --dir DIR`") from None
+
+
 def load_run(path: Path | str) -> RunSummary:
-    """A history file (*.json), a results.jsonl, or a run folder holding one."""
+    """A history file (*.json), a results.jsonl, or a run folder holding one (its rounds included)."""
     p = Path(path)
     if p.suffix == ".json" and p.is_file():
         try:
             d = json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ResultsError(f"history file {str(p)!r} cannot be read ({exc}). Fix: pass a file written by "
                                "`python -m harness history add`, or a results.jsonl") from None
-        if d.get("schema") != HISTORY_SCHEMA:
-            raise SchemaVersionError(str(p), d.get("schema"), [HISTORY_SCHEMA])
-        return RunSummary(d["run_id"], d["started"], d.get("meta", {}), d["cases"])
+        if not isinstance(d, dict):
+            raise ResultsError(f"history file {str(p)!r} holds no run summary. Fix: pass a file written by "
+                               "`python -m harness history add`")
+        return _from_dict(d, str(p))
     return summarize(read_results(p))
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+
+
+def history_name(s: RunSummary) -> str:
+    """File name of a run in a history folder: start time, machine, GPU and run id."""
+    return f"{_safe(s.started.replace(':', ''))}-{_safe(s.machine)}-{_safe(s.gpu)}-{_safe(s.run_id)}.json"
 
 
 def add_to_history(results: Path | str, history_dir: Path) -> Path:
     s = summarize(read_results(results))
     if not s.cases:
         raise UsageError("results file", str(results), "holds no latency samples", "run a profile that measures latency")
-    out = history_dir / f"{s.started.replace(':', '')}-{s.run_id}.json"
+    out = history_dir / history_name(s)
     write_atomic(out, json.dumps(s.to_dict(), separators=(",", ":")))
     return out
 
 
-def load_history(history_dir: Path) -> list[RunSummary]:
+def _load_dir(history_dir: Path) -> list[tuple[Path, RunSummary]]:
     if not history_dir.is_dir():
         raise ResultsError(f"history folder {str(history_dir)!r} does not exist. Fix: add runs with "
                            "`python -m harness history add RESULTS --dir DIR`")
-    runs = [load_run(p) for p in sorted(history_dir.glob("*.json"))]
-    return sorted(runs, key=lambda r: (r.started, r.run_id))
+    return [(p, load_run(p)) for p in sorted(history_dir.glob("*.json"))]
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    min_change: float = 0.05
-    cv_factor: float = 3.0
-    alpha: float = 0.01
-
-
-@dataclass(frozen=True)
-class CaseComparison:
-    key: str
-    base_p50: float
-    head_p50: float
-    change: float  # head / base - 1
-    p_value: float
-    threshold: float
-    between_cv: float
-    verdict: str  # faster | slower | same | ambiguous | new | gone
-
-
-def between_run_cv(history: list[RunSummary], key: str) -> float:
-    """Run-to-run CV of a case's p50, from successive differences: a real step in the history does not inflate it."""
-    p50s = [float(r.cases[key]["p50"]) for r in history if key in r.cases]
-    if len(p50s) < 3:
-        return 0.0
-    return robust_sigma(p50s) / statistics.median(p50s)
-
-
-def classify(change: float, p: float, threshold: float, alpha: float) -> str:
-    if abs(change) <= threshold:
-        return "same"
-    if p >= alpha:
-        return "ambiguous"
-    return "slower" if change > 0 else "faster"
-
-
-DEFAULT_THRESHOLDS = Thresholds()
-
-
-def compare(base: RunSummary, head: RunSummary, t: Thresholds = DEFAULT_THRESHOLDS,
-            history: list[RunSummary] | None = None) -> list[CaseComparison]:
-    rows = []
-    for key in sorted(set(base.cases) | set(head.cases)):
-        b, h = base.cases.get(key), head.cases.get(key)
-        if b is None or h is None:
-            rows.append(CaseComparison(key, b["p50"] if b else math.nan, h["p50"] if h else math.nan, math.nan,
-                                       math.nan, math.nan, math.nan, "new" if b is None else "gone"))
+def load_history(history_dir: Path) -> list[RunSummary]:
+    """Every run of the folder, oldest first. Two files of one run (same machine, GPU, run id and start) are
+    kept once when they agree; when they disagree the folder is refused, naming both."""
+    seen: dict[tuple[str, str, str, str], tuple[Path, RunSummary]] = {}
+    for p, run in _load_dir(history_dir):
+        if run.identity in seen:
+            first, other = seen[run.identity]
+            if other.cases != run.cases:
+                raise ResultsError(f"history folder {str(history_dir)!r} holds two different summaries of run "
+                                   f"{run.run_id!r} on {run.machine}/{run.gpu}: {first.name} and {p.name}. "
+                                   "Fix: remove the wrong one")
             continue
-        cv = between_run_cv(history or [], key)
-        threshold = max(t.min_change, t.cv_factor * cv)
-        change = h["p50"] / b["p50"] - 1
-        _, p = mann_whitney_u(b["samples"], h["samples"])
-        rows.append(CaseComparison(key, b["p50"], h["p50"], change, p, threshold, cv, classify(change, p, threshold, t.alpha)))
-    return rows
+        seen[run.identity] = (p, run)
+    return sorted((r for _, r in seen.values()), key=lambda r: (r.started, r.run_id))
 
 
-def render_comparison(base: RunSummary, head: RunSummary, rows: list[CaseComparison]) -> str:
-    lines = [f"base {base.run_id} ({base.started})  ->  head {head.run_id} ({head.started})", "",
-             f"{'case':<64} {'base p50':>10} {'head p50':>10} {'change':>8} {'p':>9} {'thresh':>7}  verdict"]
-    for r in rows:
-        lines.append(f"{r.key:<64} {r.base_p50:>10.4f} {r.head_p50:>10.4f} {r.change * 100:>7.2f}% {r.p_value:>9.2g} "
-                     f"{r.threshold * 100:>6.1f}%  {r.verdict}")
-    counts = {v: sum(r.verdict == v for r in rows) for v in ("slower", "faster", "same", "ambiguous", "new", "gone")}
-    lines += ["", "  ".join(f"{v}: {n}" for v, n in counts.items()),
-              "Units: p50 in milliseconds per forward call; change = head p50 / base p50 - 1; p = two-sided "
-              "Mann-Whitney U on the raw samples; thresh = max(min change, cv factor x between-run CV)."]
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class MergeReport:
+    added: tuple[str, ...]
+    duplicates: tuple[str, ...]
+    conflicts: tuple[str, ...]
+
+    def render(self, dest: Path) -> str:
+        lines = [f"merged into {dest}: {len(self.added)} added, {len(self.duplicates)} already there, "
+                 f"{len(self.conflicts)} conflicting"]
+        lines += [f"  conflict: {c}" for c in self.conflicts]
+        return "\n".join(lines)
+
+
+def merge_histories(dest: Path, sources: list[Path]) -> MergeReport:
+    """Copy every run of ``sources`` into ``dest`` once. A run already there (same machine, GPU, run id and
+    start) with the same cases is a duplicate and is skipped; one with different cases is a conflict: it is
+    not copied and is listed."""
+    if not sources:
+        raise UsageError("history folders", [], "needs at least one folder to merge", "pass the runners' history folders")
+    have = {r.identity: r for _, r in _load_dir(dest)} if dest.exists() else {}
+    added: list[str] = []
+    dups: list[str] = []
+    conflicts: list[str] = []
+    for src in sources:
+        if src.resolve() == dest.resolve():
+            continue
+        for p, run in _load_dir(src):
+            old = have.get(run.identity)
+            if old is not None:
+                (dups if old.cases == run.cases else conflicts).append(str(p))
+                continue
+            out = dest / history_name(run)
+            write_atomic(out, json.dumps(run.to_dict(), separators=(",", ":")))
+            have[run.identity] = run
+            added.append(str(out))
+    return MergeReport(tuple(added), tuple(dups), tuple(conflicts))
+
+
+def same_hardware(history: list[RunSummary], machine: str, gpu: str) -> list[RunSummary]:
+    return [r for r in history if r.machine == machine and r.gpu == gpu]
+
+
+def between_run_sigma(history: list[RunSummary], key: str) -> tuple[float, int]:
+    """(run-to-run spread of a case's log p50, number of runs it rests on). The spread comes from successive
+    differences (robust_sigma), so a real step in the history does not inflate it; NaN under 3 runs."""
+    logs = [math.log(float(r.cases[key]["p50"])) for r in history if key in r.cases and float(r.cases[key]["p50"]) > 0]
+    if len(logs) < 3:
+        return math.nan, len(logs)
+    return robust_sigma(logs), len(logs)
+
+
+def cmd_history(action: str, paths: list[str], history_dir: Path) -> int:
+    """``history add RESULTS --dir DIR`` / ``history merge FOLDER... --dir DIR``; exit 2 on a merge conflict."""
+    if action == "add":
+        if len(paths) != 1:
+            raise UsageError("history add", paths, "takes exactly one results file or run folder",
+                             "run `history add RESULTS --dir DIR` once per run")
+        print(add_to_history(paths[0], history_dir))
+        return 0
+    report = merge_histories(history_dir, [Path(p) for p in paths])
+    print(report.render(history_dir))
+    return 2 if report.conflicts else 0

@@ -7,6 +7,9 @@ Step detection: the piecewise-constant fit asv uses for its regression dates, so
 programming: minimise the squared error of a step function plus a penalty per step. The penalty is
 ``beta * sigma^2 * log(n)`` (beta 4) with sigma estimated robustly from successive differences, so noise alone
 rarely buys a step.
+
+Welch's t test: the comparison of two small sets of run-level values (one p50 per round), with the
+Student t distribution evaluated through the regularized incomplete beta function.
 """
 
 from __future__ import annotations
@@ -50,6 +53,62 @@ def mann_whitney_u(a: list[float], b: list[float]) -> tuple[float, float]:
         return u1, 1.0
     z = (abs(u1 - mu) - 0.5) / math.sqrt(var)
     return u1, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        for num in (even, odd):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-14:
+            break
+    return h
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta function I_x(a, b), 0 <= x <= 1."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    ln = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(ln) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(ln) * _betacf(b, a, 1.0 - x) / b
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """P(|T| >= |t|) for Student's t with ``df`` degrees of freedom."""
+    if math.isnan(t) or df <= 0:
+        return math.nan
+    if math.isinf(t):
+        return 0.0
+    return betainc(df / 2, 0.5, df / (df + t * t))
+
+
+def welch_t(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """(t, degrees of freedom, two-sided p) of mean(b) - mean(a); NaNs when a side has fewer than 2 values."""
+    if len(a) < 2 or len(b) < 2:
+        return math.nan, math.nan, math.nan
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    diff = statistics.fmean(b) - statistics.fmean(a)
+    se2 = va + vb
+    if se2 == 0:
+        return (0.0, math.inf, 1.0) if diff == 0 else (math.copysign(math.inf, diff), math.inf, 0.0)
+    denom = va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)
+    df = se2**2 / denom if denom > 0 and se2**2 > 0 else float(len(a) + len(b) - 2)  # underflow: pooled df
+    t = diff / math.sqrt(se2)
+    return t, df, t_two_sided_p(t, df)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def harness(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(("args", "value", "valid"), [
     (("run", "--models", "resnet50"), "resnet50", "dynconv"),
     (("run", "--backends", "tensorrt"), "tensorrt", "trt_rtx"),
-    (("run", "--profile", "nightly"), "nightly", "default"),
+    (("run", "--profile", "weekly"), "weekly", "nightly"),
     (("run", "--device", "tpu"), "tpu", "cuda"),
     (("export", "reports/none.jsonl", "--format", "xlsx"), "none.jsonl", "--"),
 ], ids=["model", "backend", "profile", "device", "export-missing"])
@@ -58,7 +58,7 @@ def test_unknown_export_format(tmp_path):
 
 
 def test_pytest_option_validated_at_parse_time():
-    out = subprocess.run([sys.executable, "-m", "pytest", "--harness-profile=nightly", "--co", "-q", "suites"],
+    out = subprocess.run([sys.executable, "-m", "pytest", "--harness-profile=weekly", "--co", "-q", "suites"],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 4  # pytest's usage error
-    assert "nightly" in out.stderr and "default" in out.stderr
+    assert "weekly" in out.stderr and "default" in out.stderr
