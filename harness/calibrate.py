@@ -75,7 +75,7 @@ def workload(kind: str, units: int) -> tuple[Any, Any, str]:
     with torch.cuda.stream(stream):
         eager()
         if kind == "gpu-graph":
-            graph = torch.cuda.CUDAGraph()  # type: ignore[no-untyped-call]
+            graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph, stream=stream):
                 eager()
             fn = graph.replay

@@ -91,7 +91,7 @@ class Comparison:
 
 
 def _log_rounds(case: dict[str, object]) -> list[float]:
-    return [math.log(x) for x in case_rounds(case) if x > 0]  # type: ignore[arg-type]
+    return [math.log(x) for x in case_rounds(case) if x > 0]
 
 
 def _pooled_sd(a: list[float], b: list[float]) -> float:
