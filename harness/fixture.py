@@ -95,7 +95,7 @@ class CaseRecorder:
         it was measured (``state``: the process it ran in)."""
         st = m.stats()
         self.record("latency_ms", st["p50"], "ms", samples=m.samples_ms, stats=st, batch=batch, clock=m.clock,
-                    noisy=m.noisy, ran=ran or {}, **dims)
+                    noisy=m.noisy, noise=m.noise_reasons(), iters_per_sample=m.iters_per_sample, ran=ran or {}, **dims)
         self.record("first_call_ms", m.first_call_ms, "ms", batch=batch, clock="host")
 
 

@@ -1,7 +1,10 @@
 """Latency measurement: a frozen ``TimingSpec`` (how to measure) apart from a ``Measurement`` (raw samples).
 
-On a GPU the loop runs in rounds. Inside a round every iteration is bracketed by a pair of CUDA events
-(percentiles) and the whole round by one more pair (throughput, free of per-iteration overhead); events
+On a GPU the loop runs in rounds. Inside a round every sample is bracketed by a pair of CUDA events
+(percentiles) and the whole round by one more pair (throughput, free of per-iteration overhead). A sample is
+one iteration, or, for an iteration shorter than ``BATCH_BELOW_MS`` of device time, a batch of iterations lasting
+about ``BATCH_TARGET_MS`` divided by its length (nvbench's batched timing: the event pair's own cost and
+resolution stop dominating; percentiles are then of batch means, and ``iters_per_sample`` says so); events
 are created and primed before the round, the garbage collector is off during it, a few untimed calls
 open it (so the device has queued work while the host enqueues the first timed one), and the host
 synchronises only between rounds, to decide whether to stop. Warm-up runs on the measured stream and is
@@ -30,6 +33,9 @@ from harness.errors import UsageError
 
 NOISE_CV = 0.025
 LEAD_IN = 3  # untimed calls that open each CUDA round
+BATCH_BELOW_MS = 0.1  # an iteration shorter than this (device time) is timed in batches
+BATCH_TARGET_MS = 1.0  # a batched sample lasts about this long
+HOST_BOUND = 0.9  # host time per iteration over device time per iteration at which the device waits on the host
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class Measurement:
     stopped: str = ""  # "target", "time" or "max_samples"
     cold_l2: bool = False
     host_loop_us: float = math.nan  # host time per iteration inside the timed loops, fn included
+    iters_per_sample: int = 1  # > 1: each sample is the mean of this many back-to-back iterations
+    target_rse: float = math.nan  # the precision the stop rule aimed at
 
     def quantile(self, q: float) -> float:
         s = sorted(self.samples_ms)
@@ -96,12 +104,29 @@ class Measurement:
     def noisy(self) -> bool:
         return self.cv > NOISE_CV
 
+    def noise_reasons(self) -> list[str]:
+        """Why this number may not be trusted: each reason with the numbers that show it; empty when none applies."""
+        reasons = []
+        got = rse(list(self.samples_ms))
+        if self.stopped == "time" and got > self.target_rse:
+            reasons.append(f"time limit reached before the precision target (RSE {got:.2%} > {self.target_rse:.2%} "
+                           f"after {self.n} samples)")
+        device_us = self.block_ms_per_iter * 1e3
+        if self.clock == "cuda_event" and self.host_loop_us >= HOST_BOUND * device_us:
+            reasons.append(f"host-bound: the host needs {self.host_loop_us:.1f} us per iteration to enqueue, the device "
+                           f"{device_us:.1f} us wall per iteration: the device waits on the host")
+        if self.noisy and not reasons:
+            reasons.append(f"CV {self.cv:.1%} over {NOISE_CV:.1%} with neither a host bound nor an early stop: clock, "
+                           "placement or a neighbour's load changed during the run")
+        return reasons
+
     def stats(self) -> dict[str, float]:
         return {
             "p10": self.quantile(0.10), "p50": self.quantile(0.50), "p90": self.quantile(0.90),
             "p95": self.quantile(0.95), "p99": self.quantile(0.99), "mean": self.mean, "min": min(self.samples_ms),
             "max": max(self.samples_ms), "cv": self.cv, "iqr": self.iqr, "n": float(self.n),
             "block_ms_per_iter": self.block_ms_per_iter, "first_call_ms": self.first_call_ms,
+            "host_loop_us": self.host_loop_us, "iters_per_sample": float(self.iters_per_sample),
         }
 
 
@@ -177,7 +202,8 @@ def _measure_host(fn: Callable[[], Any], spec: TimingSpec, warm: int, first_ms: 
             samples.append((clock() - t) * 1e3)
             stopped = _stop(samples, spec, deadline)
     loop_us = (clock() - t_loop) / len(samples) * 1e6
-    return Measurement(tuple(samples), "host", warm, first_ms, statistics.fmean(samples), stopped, False, loop_us)
+    return Measurement(tuple(samples), "host", warm, first_ms, statistics.fmean(samples), stopped, False, loop_us,
+                       target_rse=spec.target_rse)
 
 
 class _L2Flush:
@@ -193,10 +219,31 @@ class _L2Flush:
         self.buf.fill_(1.0)
 
 
+def iters_per_sample(per_iter_ms: float) -> int:
+    """1 for an iteration of ``BATCH_BELOW_MS`` or more; else enough iterations for a sample of ``BATCH_TARGET_MS``."""
+    if per_iter_ms >= BATCH_BELOW_MS:
+        return 1
+    return max(2, math.ceil(BATCH_TARGET_MS / max(per_iter_ms, 1e-6)))
+
+
+def _probe_per_iter_ms(fn: Callable[[], Any], stream: Any, iters: int = 20) -> float:
+    """Device wall time per iteration over ``iters`` back-to-back calls between one event pair."""
+    import torch
+
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+    a.record(stream)
+    for _ in range(iters):
+        fn()
+    b.record(stream)
+    stream.synchronize()
+    return float(a.elapsed_time(b)) / iters
+
+
 def _measure_cuda(fn: Callable[[], Any], spec: TimingSpec, stream: Any, warm: int, first_ms: float) -> Measurement:
     import torch
 
     flush = _L2Flush(stream) if spec.cold_l2 else None
+    per_sample = 1 if spec.cold_l2 else iters_per_sample(_probe_per_iter_ms(fn, stream))
     samples: list[float] = []
     block_ms = block_iters = loop_s = 0.0
     deadline = time.perf_counter() + spec.max_time_s
@@ -218,15 +265,16 @@ def _measure_cuda(fn: Callable[[], Any], spec: TimingSpec, stream: Any, warm: in
                     if flush is not None:
                         flush()
                     events[2 * i].record(stream)
-                    fn()
+                    for _ in range(per_sample):
+                        fn()
                     events[2 * i + 1].record(stream)
                 events[-1].record(stream)
                 loop_s += time.perf_counter() - t_loop
             stream.synchronize()
-            samples.extend(events[2 * i].elapsed_time(events[2 * i + 1]) for i in range(n))
+            samples.extend(events[2 * i].elapsed_time(events[2 * i + 1]) / per_sample for i in range(n))
             block_ms += events[-2].elapsed_time(events[-1])
-            block_iters += n
+            block_iters += n * per_sample
             stopped = _stop(samples, spec, deadline)
             n = max(n, len(samples))  # double the samples each round
     return Measurement(tuple(samples), "cuda_event", warm, first_ms, block_ms / block_iters, stopped, spec.cold_l2,
-                       loop_s / block_iters * 1e6)
+                       loop_s / block_iters * 1e6, per_sample, spec.target_rse)

@@ -28,13 +28,15 @@ METRICS: dict[str, tuple[str, ...]] = {
 }
 SHOWN = {m for ms in METRICS.values() for m in ms}
 
-LATENCY_COLUMNS = ["batch", "variant", "strategy", "kernel_strategy", "p50_ms", "p10_ms", "p90_ms", "cv", "n", "clock",
-                   "noisy", "speedup_vs_eager"]
+LATENCY_COLUMNS = ["batch", "variant", "strategy", "kernel_strategy", "p50_ms", "p10_ms", "p90_ms", "cv", "n", "per_sample",
+                   "clock", "state", "graph_floor_ms", "host_overhead_ms", "speedup_vs_eager", "noisy", "why_noisy"]
 HEAD = {"p50_ms": "p50 (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)", "cv": "CV", "n": "samples",
         "speedup_vs_eager": "speedup vs eager (x)", "value": "value", "build_s": "build (s)", "engine_bytes": "engine (B)",
         "first_call_ms": "first call (ms)", "process_s": "process (s)", "cold_ms": "cold first call (ms)",
         "warm_ms": "warm first call (ms)", "warm_speedup": "speed-up (x)", "cosine": "cosine",
-        "max_abs": "max |diff| (output units)", "duration_s": "duration (s)"}
+        "max_abs": "max |diff| (output units)", "duration_s": "duration (s)", "per_sample": "iterations per sample",
+        "state": "measured in", "graph_floor_ms": "device floor: graph replay (ms)", "host_overhead_ms": "host overhead (ms)",
+        "why_noisy": "why noisy"}
 
 
 def _cells(t: ReportTables) -> list[dict[str, Any]]:
@@ -96,8 +98,13 @@ def latency(t: ReportTables, plots: list[str]) -> list[Section]:
     for (model, shapes, device, stream), df in t.latency.groupby(["model", "shapes", "device", "stream"], sort=True):
         s.add(f"{model}, {shapes} shapes, on {device}, stream {stream}:",
               to_table(df.sort_values(["batch", "p50_ms"]), LATENCY_COLUMNS, HEAD))
+    s.add("Measured in: \"fresh process per build config\" (graph-mode cells on a GPU: the state of a user's inference "
+          "process, with no other graph of the model alive) or \"pytest process\". Iterations per sample > 1: an iteration "
+          "too short for its own event pair is timed in batches and the percentiles are of batch means. Device floor: "
+          "the same model's CUDA-graph replay at that batch, shown on eager rows; host overhead = eager p50 minus it.")
     if t.latency["noisy"].any():
-        s.add("Rows marked noisy have CV above 2.5 %: treat their differences with care.")
+        s.add("Rows marked noisy have CV above 2.5 %; the why column gives the reason the numbers show (host-bound, "
+              "stopped by the time limit before the precision target, or a change during the run).")
     return [s.add(*(Image(p) for p in plots))]
 
 

@@ -51,8 +51,10 @@ def latency_table(res: Results) -> pd.DataFrame:
             st = Measurement(tuple(r["samples"]), str(r.get("clock", "")), 0, float("nan")).stats()
         rows.append({**{k: r.get(k) for k in LATENCY_KEYS}, "p50_ms": r["value"], "p10_ms": st.get("p10"),
                      "p90_ms": st.get("p90"), "cv": st.get("cv"), "n": int(st.get("n", 0)), "clock": r.get("clock"),
-                     "noisy": bool(r.get("noisy", False))})
-    cols = [*LATENCY_KEYS, "p50_ms", "p10_ms", "p90_ms", "cv", "n", "clock", "noisy", "speedup_vs_eager"]
+                     "noisy": bool(r.get("noisy", False)), "why_noisy": "; ".join(r.get("noise") or []),
+                     "per_sample": int(r.get("iters_per_sample") or 1), "state": r.get("state") or ""})
+    cols = [*LATENCY_KEYS, "p50_ms", "p10_ms", "p90_ms", "cv", "n", "per_sample", "clock", "state", "noisy", "why_noisy",
+            "graph_floor_ms", "host_overhead_ms", "speedup_vs_eager"]
     df = _frame(rows, cols)
     if df.empty:
         return df[cols]
@@ -62,6 +64,14 @@ def latency_table(res: Results) -> pd.DataFrame:
     df = df.drop(columns=["speedup_vs_eager"]).merge(eager, on=match, how="left")
     df["speedup_vs_eager"] = df["eager_p50_ms"] / df["p50_ms"]
     df = df.drop(columns=["eager_p50_ms"])
+    # The device-time floor of an eager row: the same model's CUDA-graph replay (the kernels, without the host's
+    # per-op launches); eager p50 minus it is what the host adds.
+    graph = df[df["variant"] == "cudagraph"][[*match, "p50_ms"]].rename(columns={"p50_ms": "floor"})
+    df = df.drop(columns=["graph_floor_ms", "host_overhead_ms"]).merge(graph.drop_duplicates(subset=match), on=match, how="left")
+    is_eager = df["variant"] == "eager"
+    df["graph_floor_ms"] = df["floor"].where(is_eager)
+    df["host_overhead_ms"] = (df["p50_ms"] - df["floor"]).where(is_eager)
+    df = df.drop(columns=["floor"])
     return df.sort_values(["model", "shapes", "batch", "stream", "p50_ms"]).reset_index(drop=True)[cols]
 
 

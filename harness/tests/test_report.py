@@ -96,8 +96,8 @@ def test_report_numbers_equal_the_records(results):
     md = md_path.read_text()
     lat = _section(md, "Latency")
     rows = {(r[0], r[1]): r for r in _md_rows(lat, "4") + _md_rows(lat, "1")}  # (batch, variant) -> row
-    assert rows[("4", "eager")][4] == "2.5" and rows[("4", "compile")][4] == "1" and rows[("4", "compile")][11] == "2.50x"
-    assert rows[("1", "eager")][4] == "0.75" and rows[("1", "eager")][11] == "1.00x"
+    assert rows[("4", "eager")][4] == "2.5" and rows[("4", "compile")][4] == "1" and rows[("4", "compile")][14] == "2.50x"
+    assert rows[("1", "eager")][4] == "0.75" and rows[("1", "eager")][14] == "1.00x"
     assert "| dynconv | static | 4 | compile | cpu | 1,234 | 1 | 1,234 |" in _section(md, "First call")
     assert "| dynconv | compile | static | cpu | 4 | 0.9999 | 0.0123 |" in _section(md, "Accuracy")
     builds = _section(md, "Builds")

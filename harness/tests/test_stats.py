@@ -68,3 +68,35 @@ def test_host_measure_stops_on_target_or_time():
 def test_bad_timing_specs(kwargs):
     with pytest.raises(UsageError, match="Fix:"):
         TimingSpec(**kwargs)
+
+
+def test_batching_rule_keeps_long_iterations_single_and_batches_short_ones():
+    from harness.timing import BATCH_TARGET_MS, iters_per_sample
+
+    assert iters_per_sample(0.7) == 1 and iters_per_sample(0.1) == 1
+    n = iters_per_sample(0.04)  # a dynconv CUDA-graph replay on an H100
+    assert n == 25 and n * 0.04 >= BATCH_TARGET_MS
+
+
+def test_a_run_cut_by_its_time_limit_says_so_and_a_precise_one_does_not():
+    import time as _time
+
+    from harness.timing import TimingSpec, measure
+
+    def jittery() -> None:  # a real workload whose spread keeps the RSE above a 0.01 % target
+        _time.sleep(0.0005 if int(_time.perf_counter() * 1e4) % 2 else 0.002)
+
+    cut = measure(jittery, TimingSpec(warmup_s=0.0, min_samples=5, max_samples=10_000, max_time_s=0.2, target_rse=0.0001))
+    assert cut.stopped == "time" and any("time limit reached" in r for r in cut.noise_reasons()), cut.noise_reasons()
+    easy = measure(lambda: sum(range(2000)), TimingSpec(warmup_s=0.0, min_samples=50, max_time_s=5.0, target_rse=0.5))
+    assert easy.stopped == "target" and not any("time limit" in r for r in easy.noise_reasons())
+
+
+def test_host_bound_rule_compares_host_enqueue_time_with_device_time():
+    from harness.timing import Measurement
+
+    def m(host_us: float, device_ms: float) -> Measurement:
+        return Measurement((device_ms,) * 30, "cuda_event", 3, 1.0, device_ms, "target", False, host_us, 1, 0.005)
+
+    assert any(r.startswith("host-bound") for r in m(40.0, 0.041).noise_reasons())  # eager dynconv: host 40 us, device 41
+    assert not m(5.0, 0.70).noise_reasons()  # resnet18 graph replay: the device is the bound
