@@ -49,6 +49,7 @@ class TimingSpec:
     max_time_s: float = 2.0
     target_rse: float = 0.005
     cold_l2: bool = False
+    batch: bool = True  # False: one iteration per sample, however short
 
     def __post_init__(self) -> None:
         if self.min_samples < 2 or self.max_samples < self.min_samples:
@@ -243,7 +244,7 @@ def _measure_cuda(fn: Callable[[], Any], spec: TimingSpec, stream: Any, warm: in
     import torch
 
     flush = _L2Flush(stream) if spec.cold_l2 else None
-    per_sample = 1 if spec.cold_l2 else iters_per_sample(_probe_per_iter_ms(fn, stream))
+    per_sample = 1 if spec.cold_l2 or not spec.batch else iters_per_sample(_probe_per_iter_ms(fn, stream))
     samples: list[float] = []
     block_ms = block_iters = loop_s = 0.0
     deadline = time.perf_counter() + spec.max_time_s
