@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ResultsError, SchemaVersionError, UsageError
-from harness.results import Results, read_results, write_atomic
+from harness.results import Results, read_results, require_complete, write_atomic
 from harness.stats import mann_whitney_u, robust_sigma
 from harness.timing import Measurement
 
@@ -53,8 +53,9 @@ def summarize(res: Results) -> RunSummary:
     return s
 
 
-def load_run(path: Path | str) -> RunSummary:
-    """A history file (*.json), a results.jsonl, or a run folder holding one."""
+def load_run(path: Path | str, allow_incomplete: bool = False) -> RunSummary:
+    """A history file (*.json), a results.jsonl, or a run folder holding one (refused when the run did not
+    complete, unless ``allow_incomplete``)."""
     p = Path(path)
     if p.suffix == ".json" and p.is_file():
         try:
@@ -65,11 +66,15 @@ def load_run(path: Path | str) -> RunSummary:
         if d.get("schema") != HISTORY_SCHEMA:
             raise SchemaVersionError(str(p), d.get("schema"), [HISTORY_SCHEMA])
         return RunSummary(d["run_id"], d["started"], d.get("meta", {}), d["cases"])
-    return summarize(read_results(p))
+    return summarize(require_complete(read_results(p), allow_incomplete))
 
 
-def add_to_history(results: Path | str, history_dir: Path) -> Path:
-    s = summarize(read_results(results))
+def add_to_history(results: Path | str, history_dir: Path, allow_incomplete: bool = False) -> Path:
+    res = require_complete(read_results(results), allow_incomplete)
+    if not res.meta.get("run_id") or not res.meta.get("started_utc"):
+        raise UsageError("results file", str(results), "has no run id or start time in its meta line",
+                         "add a results.jsonl written by `python -m harness run`")
+    s = summarize(res)
     if not s.cases:
         raise UsageError("results file", str(results), "holds no latency samples", "run a profile that measures latency")
     out = history_dir / f"{s.started.replace(':', '')}-{s.run_id}.json"
@@ -78,6 +83,9 @@ def add_to_history(results: Path | str, history_dir: Path) -> Path:
 
 
 def load_history(history_dir: Path) -> list[RunSummary]:
+    if history_dir.exists() and not history_dir.is_dir():
+        raise UsageError("history folder", str(history_dir), "is a file, not a folder",
+                         "pass the folder that `python -m harness history add RESULTS --dir DIR` writes")
     if not history_dir.is_dir():
         raise ResultsError(f"history folder {str(history_dir)!r} does not exist. Fix: add runs with "
                            "`python -m harness history add RESULTS --dir DIR`")

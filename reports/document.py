@@ -45,7 +45,7 @@ def build_document(t: ReportTables, plots: list[str]) -> tuple[str, list[Section
     gpu_text = (f"{gpu['name']} (sm_{gpu['compute_capability'][0]}{gpu['compute_capability'][1]}, {gpu['sm_count']} SMs, "
                 f"driver {gpu['driver_version']})") if gpu else "none"
     pk = meta.get("packages", {})
-    head.paragraphs += [
+    head.paragraphs += [*t.status,
         f"Started {meta.get('started_utc', '?')} on {meta.get('machine', {}).get('host', '?')}; device {meta.get('device', '?')}; "
         f"GPU: {gpu_text}; git {str(meta.get('git_commit', '?'))[:12]}.",
         f"Config: profile {cfg.get('profile')}, models {cfg.get('models')}, variants {cfg.get('variants') or 'profile'}, "

@@ -27,6 +27,7 @@ class ReportTables:
     failed: pd.DataFrame
     findings: pd.DataFrame
     torn: int
+    status: tuple[str, ...] = ()  # incomplete run, salvaged damage, shared machine: shown first
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -90,6 +91,7 @@ def build_tables(res: Results) -> ReportTables:
         failed=failed,
         findings=_frame(res.findings, ["case_id", "text", "source"]),
         torn=res.torn,
+        status=tuple(res.status_lines()),
     )
 
 
