@@ -278,9 +278,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "export":
         from harness.results import export, read_results
 
+        res = read_results(args.results, salvage=args.salvage)
         if args.format not in ("csv", "parquet"):
             raise UnknownChoiceError("export format", args.format, ("csv", "parquet"))
-        res = read_results(args.results, salvage=args.salvage)
         print(export(res, args.format, _export_path(args, res)))
         return 0
     if args.command == "bench":
