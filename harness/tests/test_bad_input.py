@@ -94,6 +94,7 @@ CLI_CASES = [
     (["export", "{good}", "--out", "{dir}"], "is a folder"),
     (["export", "{good}", "--out", "{file}/x.csv"], "is not a directory"),
     (["export", "{corrupt}"], "corrupt at line 2"),
+    (["export", "{good}", "--out", "/proc/x.csv"], "cannot be used"),  # an OSError no check foresaw
     (["export", "{dir}/missing.jsonl"], "does not exist"),
     (["trace", "{dir}/missing.trace.json"], "does not exist"),
     (["trace", str(FIXTURES / "confinement-dynconv.nsys.sqlite.gz")], "gzip-compressed"),
