@@ -162,7 +162,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                                                               if len(stops) == 1 else "killing the run"),
               file=sys.stderr, flush=True)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
+            if sig == signal.SIGTERM:  # the child stops its xdist workers itself
+                os.kill(proc.pid, sig)
+            else:  # Ctrl-C reaches every process of the run, as it would from the terminal
+                os.killpg(proc.pid, sig)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

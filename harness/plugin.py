@@ -154,10 +154,6 @@ def _configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", None)
     if worker and worker.get("harness_gpu") is not None:  # before anything in this worker touches CUDA
         os.environ["CUDA_VISIBLE_DEVICES"] = worker["harness_gpu"]
-    if worker:
-        from harness.procs import die_with_parent
-
-        die_with_parent(signal.SIGKILL)  # a worker whose controller is gone has no one to report to
     if worker and worker.get("harness_loadgroup"):
         # A worker re-parses the command line, where --harness-gpus stood for --dist loadgroup: without this,
         # pytest-xdist would not suffix node ids with their group and every cell would be its own unit.
@@ -201,7 +197,7 @@ def _configure(config: pytest.Config) -> None:
 
 
 _STOP_REASON: dict[str, str] = {}
-KILL_AFTER_S = 20.0  # a run that does not stop this long after SIGTERM (stuck in native code) is killed
+KILL_AFTER_S = 30.0  # a run that does not stop this long after SIGTERM (stuck in native code) is killed
 
 
 def _stop_on_sigterm() -> None:
@@ -257,6 +253,13 @@ def _start(config: pytest.Config, planned: int) -> None:
         hs.start(planned)
     except UsageError as exc:
         pytest.exit(f"error: {exc}", returncode=2)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    hs = session.config.stash.get(SESSION, None)
+    if hs is not None and hs.worker == "controller":
+        hs.env  # noqa: B018  (probe before the workers start: the meta line is written between their collection and the first cell)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -36,6 +36,12 @@ def files(tmp_path_factory):
         return p
 
     f["good"] = results("good")
+    nameless = d / "nameless" / "results.jsonl"
+    with ResultsWriter(nameless) as w:
+        w.write("meta", {"planned_cells": 0})
+        w.write("record", {"case_id": "c", "metric": "latency_ms", "value": 1.0, "samples": [1.0, 1.1], "batch": 1})
+        w.write("end", {"status": "completed", "reason": "", "cells": 0})
+    f["nameless"] = nameless
     f["incomplete"] = results("incomplete", end=False, planned=490)
     corrupt = results("corrupt")
     corrupt.write_bytes(corrupt.read_bytes().replace(b'"value":1.0', b'"value":9.0'))
@@ -111,6 +117,7 @@ CLI_CASES = [
     (["history", "add", "{good}", "--dir", "{file}"], "is not a directory"),
     (["history", "add", "{incomplete}", "--dir", "{dir}/h"], "incomplete: 1 of 490 cells"),
     (["history", "add", "{corrupt}", "--dir", "{dir}/h"], "corrupt at line 2"),
+    (["history", "add", "{nameless}", "--dir", "{dir}/h"], "no run id"),
     (["dashboard", "{file}"], "is a file, not a folder"),
     (["dashboard", "{dir}/nohistory"], "does not exist"),
     (["dashboard", "{dir}", "--cv-factor", "-3"], "--cv-factor -3.0"),

@@ -114,7 +114,7 @@ def test_interrupted_run_is_marked_and_latest_stays(proj, tmp_path):
     out = tmp_path / "out"
     done = _pytest(proj, out, "--harness-run-id=done", "--harness-latest")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert os.readlink(out / "latest") == "done" and (out / "LATEST").read_text() == "done\n"
+    assert (out / "latest").readlink() == Path("done") and (out / "LATEST").read_text() == "done\n"
     assert "shared_machine" not in read_results(out / "done").meta  # alone on the machine: no warning
 
     marker = tmp_path / "started"
@@ -136,7 +136,7 @@ def test_interrupted_run_is_marked_and_latest_stays(proj, tmp_path):
     assert any("shared machine:" in line and "beside" in line for line in report[:10]), report[:10]
     assert "done" not in end["shared_machine"]  # a run that ended before this one started is not named
     assert "cut" in read_results(out / "beside").meta["shared_machine"]
-    assert os.readlink(out / "latest") == "done"  # an interrupted run never moves latest
+    assert (out / "latest").readlink() == Path("done")  # an interrupted run never moves latest
 
 
 def _harness_run(proj: Path, out: Path, marker: Path) -> subprocess.Popen[str]:

@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 from harness.errors import CorruptResultsError, ResultsError, SchemaVersionError
-from harness.results import SCHEMA_VERSION, ResultsWriter, encode_line, export, read_results, require_complete, supported_versions, write_atomic
+from harness.results import (
+    SCHEMA_VERSION,
+    ResultsWriter,
+    encode_line,
+    export,
+    read_results,
+    require_complete,
+    supported_versions,
+    write_atomic,
+)
 
 
 def _write(path, n, payload=10):
