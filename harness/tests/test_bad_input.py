@@ -192,3 +192,11 @@ def test_pytest_options_bad_input_exits_2(files):
 
 def test_sweep_covers_at_least_40_inputs():
     assert len(CLI_CASES) + len(PYTEST_CASES) + 3 >= 40
+
+
+def test_salvage_renders_what_is_readable_and_says_so(files, tmp_path, capsys):
+    """The same corrupt file that exits 2 above renders with --salvage, its first lines naming the damaged line."""
+    assert cli.main(["report", str(files["corrupt"]), "--out", str(tmp_path), "--salvage"]) == 0, capsys.readouterr().err
+    head = (tmp_path / "report.md").read_text().splitlines()[:8]
+    assert any(line.startswith("salvaged: 1 damaged line(s) skipped (line 2)") for line in head), head
+    assert not any(line.startswith("incomplete") for line in head)  # its end line survived: the run completed
