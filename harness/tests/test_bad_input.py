@@ -200,3 +200,15 @@ def test_salvage_renders_what_is_readable_and_says_so(files, tmp_path, capsys):
     head = (tmp_path / "report.md").read_text().splitlines()[:8]
     assert any(line.startswith("salvaged: 1 damaged line(s) skipped (line 2)") for line in head), head
     assert not any(line.startswith("incomplete") for line in head)  # its end line survived: the run completed
+
+
+def test_good_values_pass_the_same_checks(monkeypatch):
+    """Controls for the sweep: the checks that refuse the bad values accept good ones."""
+    from harness.config import check_device_available, check_run_id
+
+    for good in ("nightly", "20261122T120000Z-42", "run_1.b", "latest-2"):
+        assert check_run_id(good) == good
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")  # one GPU listed: cuda is a valid request
+    check_device_available("cuda")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    check_device_available("cpu")
