@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config import DEVICE_CHOICES, PROFILES, VARIANTS, check_out_dir, parse_list
-from harness.errors import HarnessError, UnknownChoiceError
+from harness.config import (
+    DEVICE_CHOICES,
+    PROFILES,
+    VARIANTS,
+    check_device_available,
+    check_out_dir,
+    check_run_id,
+    new_run_id,
+    parse_device,
+    parse_list,
+)
+from harness.errors import HarnessError, ResultsError, UnknownChoiceError, UsageError
 from models import MODELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,16 +45,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help=f"one of {list(DEVICE_CHOICES)}. Default: %(default)r")
     run.add_argument("--out", default="reports/out", help="root of run folders. Default: %(default)r")
     run.add_argument("--history", default=None, help="history folder the run's summary is added to. Default: none")
+    run.add_argument("--run-id", default=None, help="name of the run's folder: a plain file name, not 'latest', never "
+                     "used before. Default: UTC time and pid")
+    run.add_argument("--resume", action="store_true", help="append to the existing run --run-id names, as a new section")
+    run.add_argument("--suites", default=str(ROOT / "suites"), help="the suites folder to run. Default: the harness's")
     run.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest after --")
 
     rep = sub.add_parser("report", help="render report.md / report.html from a saved results file")
     rep.add_argument("results", help="a results.jsonl, or a run folder holding one")
     rep.add_argument("--out", default=None, help="output folder. Default: the results file's folder")
+    rep.add_argument("--salvage", action="store_true", help="render what is readable from a damaged results file")
 
     exp = sub.add_parser("export", help="export records to CSV or Parquet")
     exp.add_argument("results")
     exp.add_argument("--format", default="csv", help="csv or parquet. Default: %(default)r")
     exp.add_argument("--out", default=None, help="output file. Default: next to the results file")
+    exp.add_argument("--salvage", action="store_true", help="export what is readable from a damaged results file")
 
     tr = sub.add_parser("trace", help="confinement verdicts of a saved CUPTI trace (*.trace.json) or an nsys SQLite export")
     tr.add_argument("trace", help="a *.trace.json written by the harness, or an nsys export (*.sqlite)")
@@ -53,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("head", help="a results.jsonl, run folder or history file")
     cmp_.add_argument("--history", default=None, help="history folder: run-to-run spread per case. Default: none")
     cmp_.add_argument("--allow-missing", action="store_true", help="pass the gate when HEAD lacks cases or is empty")
+    cmp_.add_argument("--allow-incomplete", action="store_true", help="compare runs that did not complete")
     _threshold_args(cmp_)
 
     his = sub.add_parser("history", help="add a run to a history folder, or merge runners' history folders")
@@ -60,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
                      "run of the folders into DIR once")
     his.add_argument("paths", nargs="+", metavar="RESULTS|FOLDER")
     his.add_argument("--dir", required=True, help="the history folder")
+    his.add_argument("--allow-incomplete", action="store_true", help="add a run that did not complete")
 
     cal = sub.add_parser("calibrate", help="false-alarm rate and detectable slowdown of the gate on this machine")
     from harness.calibrate import add_arguments as _calibrate_args
@@ -97,7 +120,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from harness.history import load_history, load_run
 
     t = _thresholds(args)
-    base, head = load_run(args.base), load_run(args.head)
+    base, head = load_run(args.base, args.allow_incomplete), load_run(args.head, args.allow_incomplete)
     history = load_history(Path(args.history)) if args.history else None
     c = compare(base, head, t, history)
     print(render_comparison(c))
@@ -106,36 +129,128 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return code
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _run_argv(args: argparse.Namespace, run_id: str) -> list[str]:
+    """The pytest command line of the main job; every value checked first (``UsageError``)."""
     if args.profile not in PROFILES:
         raise UnknownChoiceError("profile", args.profile, PROFILES)
-    argv = [sys.executable, "-m", "pytest", str(ROOT / "suites"), "-p", "no:cacheprovider", "-rfEs",
-            f"--rootdir={ROOT}", f"--harness-profile={args.profile}", f"--harness-out={check_out_dir(args.out)}"]
-    if args.models:
+    suites = Path(args.suites).resolve()
+    if not suites.is_dir():
+        raise UsageError("--suites", args.suites, "is not a folder", "pass the folder holding the suites")
+    argv = [sys.executable, "-m", "pytest", str(suites), "-p", "no:cacheprovider", "-rfEs", f"--rootdir={suites.parent}",
+            f"--harness-profile={args.profile}", f"--harness-out={check_out_dir(args.out)}", f"--harness-run-id={run_id}",
+            "--harness-latest"]
+    if args.resume:
+        argv.append("--harness-resume")
+    if args.models is not None:
         argv.append(f"--harness-models={','.join(parse_list('model', args.models, MODELS))}")
-    if args.backends:
+    if args.backends is not None:
         argv.append(f"--harness-backends={','.join(parse_list('backend variant', args.backends, VARIANTS))}")
-    argv.append(f"--harness-device={parse_list('device', args.device, DEVICE_CHOICES)[0]}")
+    device = parse_device(args.device)
+    check_device_available(device)
+    argv.append(f"--harness-device={device}")
+    if args.history is not None:
+        argv.append(f"--harness-history={check_out_dir(args.history)}")
+    return argv + [str(a) for a in args.pytest_args]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the suites in a child pytest that dies with this process (parent-death signal) and runs in its own
+    process group: Ctrl-C or SIGTERM here is forwarded once, so the child stops cleanly, records its finished
+    cells with an "interrupted" end line and renders the report; a second Ctrl-C kills it."""
+    from harness.procs import child_setup
+
+    if args.resume and args.run_id is None:
+        raise UsageError("--resume", True, "needs the id of the run to resume", "pass --run-id ID with it")
+    run_id = check_run_id(args.run_id) if args.run_id is not None else new_run_id()
+    argv = _run_argv(args, run_id)
     if PROFILES[args.profile].rounds > 1:
         from harness.rounds import run_rounds
 
+        keep = [a for a in argv[: len(argv) - len(args.pytest_args)]
+                if not a.startswith(("--harness-run-id=", "--harness-history="))]
         history = check_out_dir(args.history) if args.history else None
-        return run_rounds(argv, PROFILES[args.profile].rounds, check_out_dir(args.out).resolve(), history,
-                          args.pytest_args, ROOT)
-    if args.history:
-        argv.append(f"--harness-history={check_out_dir(args.history)}")
-    argv += args.pytest_args
+        return run_rounds(keep, PROFILES[args.profile].rounds, check_out_dir(args.out).resolve(), history,
+                          [str(a) for a in args.pytest_args], Path(args.suites).resolve().parent, run_id)
     print("+ " + " ".join(argv), flush=True)
-    code = subprocess.call(argv, cwd=ROOT)
+    parent = os.getpid()
+    proc = subprocess.Popen(argv, cwd=Path(args.suites).resolve().parent, start_new_session=True,
+                            preexec_fn=lambda: child_setup(parent, signal.SIGTERM))
+    stops: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        stops.append(signum)
+        sig = signum if len(stops) == 1 else signal.SIGKILL
+        print(f"harness: {signal.Signals(signum).name}: " + ("stopping the run; finished cells are kept (again to kill it)"
+                                                              if len(stops) == 1 else "killing the run"),
+              file=sys.stderr, flush=True)
+        with contextlib.suppress(ProcessLookupError):
+            if sig == signal.SIGTERM:  # the child stops its xdist workers itself
+                os.kill(proc.pid, sig)
+            else:  # Ctrl-C reaches every process of the run, as it would from the terminal
+                os.killpg(proc.pid, sig)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = proc.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if stops:
+        results = check_out_dir(args.out) / run_id / "results.jsonl"
+        print(f"harness: run interrupted; finished cells and the report are in {results.parent}", file=sys.stderr)
+        return 128 + stops[0]
     return 0 if code == 5 else code  # 5: nothing collected for this selection
 
 
+def _check_trace_file(path: Path) -> str:
+    """``sqlite`` or ``json``: the kind of trace file ``path`` is, judged by its first bytes."""
+    if path.is_dir() or not path.exists():
+        raise ResultsError(f"trace file {str(path)!r} does not exist or is a folder. Fix: pass a *.trace.json or an "
+                           "nsys *.sqlite export")
+    with path.open("rb") as f:
+        head = f.read(16)
+    if head.startswith(b"SQLite format 3"):
+        return "sqlite"
+    if head.startswith(b"\x1f\x8b"):
+        raise UsageError("trace file", str(path), "is gzip-compressed", f"decompress it first: gunzip -k {path}")
+    try:
+        data = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UsageError("trace file", str(path), "is neither an SQLite database nor JSON",
+                         "pass a *.trace.json written by the harness or an nsys export (`nsys export --type sqlite`)") from None
+    if not isinstance(data, dict) or "schema" not in data or "kernels" not in data:
+        raise UsageError("trace file", str(path), "is JSON but not a harness trace (no 'schema' and 'kernels' keys)",
+                         "pass a *.trace.json written under <run>/traces/, or an nsys SQLite export")
+    return "json"
+
+
+def cmd_trace(path: Path) -> int:
+    """Print every checked range's verdict; exit 1 when one fails, 2 when the file cannot be read."""
+    from harness.trace.model import Trace
+    from harness.trace.verdict import render, verdicts
+
+    if _check_trace_file(path) == "sqlite":
+        from harness.trace.nsys import read_nsys
+
+        trace = read_nsys(path)
+    else:
+        trace = Trace.load(path)
+    vs = verdicts(trace)
+    print(render(trace, vs))
+    return 0 if vs and all(v.ok for v in vs) else 1
+
+
 def cmd_test() -> int:
+    with tempfile.TemporaryDirectory(prefix="harness-test-") as out:  # the suites' results, never reports/out
+        return _test_steps(out)
+
+
+def _test_steps(out: str) -> int:
     py = sys.executable
     steps = [
         [py, "-m", "ruff", "check", "harness", "models", "reports", "suites", "conftest.py"],
         [py, "-m", "mypy"],
-        [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfEs", "harness/tests", "suites"],
+        [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfEs", f"--harness-out={out}", "harness/tests", "suites"],
     ]
     for step in steps:
         print("+ " + " ".join(step), flush=True)
@@ -148,57 +263,78 @@ def cmd_test() -> int:
     return 0
 
 
+def _export_path(args: argparse.Namespace, res: Any) -> Path:
+    if args.out is None:
+        return Path(res.path).with_suffix(f".{args.format}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError("--out", args.out, "is a folder", f"pass a file path, e.g. {out / ('results.' + args.format)}")
+    check_out_dir(str(out.parent))
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "env":
-            from harness.probe import main_env
-
-            return main_env(args.json)
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "report":
-            from reports import render_run
-
-            out = check_out_dir(args.out) if args.out else None
-            for p in render_run(args.results, out):
-                print(p)
-            return 0
-        if args.command == "export":
-            from harness.results import export, read_results
-
-            res = read_results(args.results)
-            out = Path(args.out) if args.out else Path(res.path).with_suffix(f".{args.format}")
-            print(export(res, args.format, out))
-            return 0
-        if args.command == "bench":
-            from harness.bench import main as bench_main
-
-            return bench_main()
-        if args.command == "compare":
-            return cmd_compare(args)
-        if args.command == "history":
-            from harness.history import cmd_history
-
-            return cmd_history(args.action, args.paths, Path(args.dir))
-        if args.command == "calibrate":
-            from harness.calibrate import cmd_calibrate
-
-            return cmd_calibrate(args, _thresholds(args))
-        if args.command == "dashboard":
-            from reports.dashboard import build_dashboard
-
-            out = check_out_dir(args.out) if args.out else Path(args.history) / "site"
-            print(build_dashboard(Path(args.history), out, args.baseline, _thresholds(args)))
-            return 0
-        if args.command == "trace":
-            from harness.trace.cli import main_trace
-
-            return main_trace(Path(args.trace), args.expect, args.control)
-        return cmd_test()
+        return _dispatch(args)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a path the checks above could not foresee (a full disk, a mount gone read-only)
+        print(f"error: {exc.filename or exc.filename2 or 'a file'!r} cannot be used: {exc.strerror or exc}. Fix: check "
+              "the path, its permissions and free space", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "env":
+        from harness.probe import main_env
+
+        return main_env(args.json)
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "report":
+        from reports import render_run
+
+        out = check_out_dir(args.out) if args.out else None
+        for p in render_run(args.results, out, salvage=args.salvage):
+            print(p)
+        return 0
+    if args.command == "export":
+        from harness.results import export, read_results
+
+        res = read_results(args.results, salvage=args.salvage)
+        if args.format not in ("csv", "parquet"):
+            raise UnknownChoiceError("export format", args.format, ("csv", "parquet"))
+        print(export(res, args.format, _export_path(args, res)))
+        return 0
+    if args.command == "bench":
+        from harness.bench import main as bench_main
+
+        return bench_main()
+    if args.command == "compare":
+        return cmd_compare(args)
+    if args.command == "history":
+        from harness.history import cmd_history
+
+        return cmd_history(args.action, args.paths, check_out_dir(args.dir), args.allow_incomplete)
+    if args.command == "calibrate":
+        from harness.calibrate import cmd_calibrate
+
+        return cmd_calibrate(args, _thresholds(args))
+    if args.command == "dashboard":
+        from reports.dashboard import build_dashboard
+
+        thresholds = _thresholds(args)
+        out = check_out_dir(args.out) if args.out else Path(args.history) / "site"
+        print(build_dashboard(Path(args.history), out, args.baseline, thresholds))
+        return 0
+    if args.command == "trace":
+        from harness.trace.cli import main_trace
+
+        _check_trace_file(Path(args.trace))
+        return main_trace(Path(args.trace), args.expect, args.control)
+    return cmd_test()
 
 
 if __name__ == "__main__":

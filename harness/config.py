@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,38 @@ def parse_list(what: str, text: str, valid: dict[str, Any] | tuple[str, ...]) ->
     return items
 
 
+def parse_device(text: str) -> str:
+    if text not in DEVICE_CHOICES:
+        raise UnknownChoiceError("device", text, DEVICE_CHOICES)
+    return text
+
+
+def check_device_available(device: str) -> None:
+    """``cuda`` on a host that shows no GPU is an error, not a run of skipped cells."""
+    if device != "cuda":
+        return
+    from harness.distributed import visible_gpus
+
+    if not visible_gpus():
+        raise UsageError("device", device, "this host shows no GPU (CUDA_VISIBLE_DEVICES / nvidia-smi), so every "
+                         "cell would skip", "run on a GPU host, or pass device auto or cpu")
+
+
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+RESERVED_RUN_IDS = ("latest",)
+
+
+def check_run_id(text: str) -> str:
+    """A run id names a folder under the output root: a plain file name, never ``latest``."""
+    if not RUN_ID.match(text) or text.endswith("."):
+        raise UsageError("run id", text, "must be a plain file name: 1-128 letters, digits, '.', '_' or '-', starting "
+                         "with a letter or digit (no '/', no '..')", "pass e.g. nightly-2026-11-22")
+    if text.lower() in RESERVED_RUN_IDS or text.upper() == "LATEST":
+        raise UsageError("run id", text, "is reserved: <out>/latest points at the last completed run",
+                         "pass another name, e.g. nightly-2026-11-22")
+    return text
+
+
 def check_out_dir(text: str) -> Path:
     path = Path(text).expanduser()
     probe = path
@@ -98,6 +131,8 @@ class RunConfig:
     timing: TimingSpec
     report: bool
     history: Path | None = None
+    resume: bool = False  # append a new section to an existing run's results instead of refusing its id
+    latest: bool = False  # point <out_root>/latest at this run when it completes (the main job)
 
     @property
     def out_dir(self) -> Path:

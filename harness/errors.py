@@ -77,3 +77,15 @@ class CaptureRefused(HarnessError):
     """An adapter refused to capture a CUDA graph around an engine whose execution context says it is not
     stream-capturable (TensorRT-RTX ``is_stream_capturable`` False: lazy kernels with dynamic shapes)."""
 
+
+
+class CorruptResultsError(ResultsError):
+    """A results file with a damaged line that is not a torn last line: reported, never skipped silently."""
+
+    def __init__(self, path: str, line: int, why: str) -> None:
+        self.line = line
+        super().__init__(
+            f"results file {path!r} is corrupt at line {line}: {why}. Only the last line of a file can be torn "
+            "by an interrupted writer. Fix: restore the file from a copy, or pass --salvage to render what "
+            "is readable (damaged lines are listed in the report)"
+        )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ResultsError, SchemaVersionError, UsageError
-from harness.results import Results, read_results, write_atomic
+from harness.results import Results, read_results, require_complete, write_atomic
 from harness.stats import robust_sigma
 from harness.timing import Measurement
 
@@ -134,8 +134,9 @@ def _from_dict(d: dict[str, Any], where: str) -> RunSummary:
                            "`python -m harness history add RESULTS --dir DIR`") from None
 
 
-def load_run(path: Path | str) -> RunSummary:
-    """A history file (*.json), a results.jsonl, or a run folder holding one (its rounds included)."""
+def load_run(path: Path | str, allow_incomplete: bool = False) -> RunSummary:
+    """A history file (*.json), a results.jsonl, or a run folder holding one (its rounds included; refused when the
+    run did not complete, unless ``allow_incomplete``)."""
     p = Path(path)
     if p.suffix == ".json" and p.is_file():
         try:
@@ -147,7 +148,7 @@ def load_run(path: Path | str) -> RunSummary:
             raise ResultsError(f"history file {str(p)!r} holds no run summary. Fix: pass a file written by "
                                "`python -m harness history add`")
         return _from_dict(d, str(p))
-    return summarize(read_results(p))
+    return summarize(require_complete(read_results(p), allow_incomplete))
 
 
 def _safe(text: str) -> str:
@@ -159,8 +160,12 @@ def history_name(s: RunSummary) -> str:
     return f"{_safe(s.started.replace(':', ''))}-{_safe(s.machine)}-{_safe(s.gpu)}-{_safe(s.run_id)}.json"
 
 
-def add_to_history(results: Path | str, history_dir: Path) -> Path:
-    s = summarize(read_results(results))
+def add_to_history(results: Path | str, history_dir: Path, allow_incomplete: bool = False) -> Path:
+    res = require_complete(read_results(results), allow_incomplete)
+    if not res.meta.get("run_id") or not res.meta.get("started_utc"):
+        raise UsageError("results file", str(results), "has no run id or start time in its meta line",
+                         "add a results.jsonl written by `python -m harness run`")
+    s = summarize(res)
     if not s.cases:
         raise UsageError("results file", str(results), "holds no latency samples", "run a profile that measures latency")
     out = history_dir / history_name(s)
@@ -178,6 +183,9 @@ def _load_dir(history_dir: Path) -> list[tuple[Path, RunSummary]]:
 def load_history(history_dir: Path) -> list[RunSummary]:
     """Every run of the folder, oldest first. Two files of one run (same machine, GPU, run id and start) are
     kept once when they agree; when they disagree the folder is refused, naming both."""
+    if history_dir.exists() and not history_dir.is_dir():
+        raise UsageError("history folder", str(history_dir), "is a file, not a folder",
+                         "pass the folder that `python -m harness history add RESULTS --dir DIR` writes")
     seen: dict[tuple[str, str, str, str], tuple[Path, RunSummary]] = {}
     for p, run in _load_dir(history_dir):
         if run.identity in seen:
@@ -242,13 +250,13 @@ def between_run_sigma(history: list[RunSummary], key: str) -> tuple[float, int]:
     return robust_sigma(logs), len(logs)
 
 
-def cmd_history(action: str, paths: list[str], history_dir: Path) -> int:
+def cmd_history(action: str, paths: list[str], history_dir: Path, allow_incomplete: bool = False) -> int:
     """``history add RESULTS --dir DIR`` / ``history merge FOLDER... --dir DIR``; exit 2 on a merge conflict."""
     if action == "add":
         if len(paths) != 1:
             raise UsageError("history add", paths, "takes exactly one results file or run folder",
                              "run `history add RESULTS --dir DIR` once per run")
-        print(add_to_history(paths[0], history_dir))
+        print(add_to_history(paths[0], history_dir, allow_incomplete))
         return 0
     report = merge_histories(history_dir, [Path(p) for p in paths])
     print(report.render(history_dir))

@@ -6,15 +6,29 @@ Importing this module imports neither torch_tensorrt, tensorrt_rtx nor CUPTI.
 
 from __future__ import annotations
 
-import argparse
 import os
+import signal
+import threading
 from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.config import DEVICE_CHOICES, PROFILES, VARIANTS, RunConfig, check_out_dir, new_run_id, parse_list
+from harness.config import (
+    DEVICE_CHOICES,
+    PROFILES,
+    VARIANTS,
+    RunConfig,
+    check_device_available,
+    check_out_dir,
+    check_run_id,
+    new_run_id,
+    parse_device,
+    parse_list,
+    parse_profile,
+)
 from harness.distributed import assign, check_gpus_exist, group_of, parse_gpus, tag_group, untagged, visible_gpus
 from harness.errors import UsageError
 from harness.fixture import harness_case, harness_session  # noqa: F401  (fixtures registered by import)
@@ -38,48 +52,66 @@ MARKERS = {
 }
 
 
-def _arg(parse: Any) -> Any:
-    def convert(text: str) -> Any:
-        try:
-            return parse(text)
-        except UsageError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+@dataclass(frozen=True)
+class Options:
+    """The harness's pytest options, validated: every bad value is an exit-2 error naming value, rule and fix."""
 
-    convert.__name__ = getattr(parse, "__name__", "value")
-    return convert
-
-
-def _profile(text: str) -> str:
-    if text not in PROFILES:
-        from harness.errors import UnknownChoiceError
-
-        raise UnknownChoiceError("profile", text, PROFILES)
-    return text
+    profile: str
+    models: tuple[str, ...] | None
+    backends: tuple[str, ...] | None
+    device: str
+    out: Path
+    run_id: str | None
+    cache_dir: Path
+    history: Path | None
+    gpus: tuple[int, ...] | None
 
 
-def _device(text: str) -> str:
-    return parse_list("device", text, DEVICE_CHOICES)[0]
+def _options(config: pytest.Config) -> Options:
+    """Parse the raw option strings (raises ``UsageError``)."""
+    opt = config.getoption
+
+    def given(name: str, parse: Any) -> Any:
+        text = opt(name)
+        return None if text is None else parse(text)
+
+    return Options(
+        profile=parse_profile(opt("--harness-profile")).name,
+        models=given("--harness-models", lambda t: parse_list("model", t, MODELS)),
+        backends=given("--harness-backends", lambda t: parse_list("backend variant", t, VARIANTS)),
+        device=parse_device(opt("--harness-device")),
+        out=check_out_dir(opt("--harness-out")),
+        run_id=given("--harness-run-id", check_run_id),
+        cache_dir=check_out_dir(opt("--harness-cache-dir")),
+        history=given("--harness-history", check_out_dir),
+        gpus=given("--harness-gpus", parse_gpus),
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("harness", "Torch-TensorRT-RTX conformance and benchmark harness")
-    g.addoption("--harness-profile", type=_arg(_profile), default="default",
+    g.addoption("--harness-profile", default="default",
                 help=f"run profile, one of {sorted(PROFILES)}. Default: %(default)r")
-    g.addoption("--harness-models", type=_arg(lambda t: parse_list("model", t, MODELS)), default=None,
+    g.addoption("--harness-models", default=None,
                 help=f"comma-separated models from {sorted(MODELS)}. Default: the profile's")
-    g.addoption("--harness-backends", type=_arg(lambda t: parse_list("backend variant", t, VARIANTS)), default=None,
+    g.addoption("--harness-backends", default=None,
                 help=f"comma-separated backend variants from {sorted(VARIANTS)}. Default: the profile's for the device")
-    g.addoption("--harness-device", type=_arg(_device), default="auto",
-                help=f"one of {list(DEVICE_CHOICES)}; auto = cuda when the probe finds a GPU. Default: %(default)r")
-    g.addoption("--harness-out", type=_arg(check_out_dir), default=Path("reports/out"),
-                help="root of run folders; each run writes <root>/<run id>/ and points <root>/latest at it. "
-                     "Default: %(default)s")
-    g.addoption("--harness-run-id", default=None, help="name of this run's folder. Default: UTC time and pid")
-    g.addoption("--harness-cache-dir", type=_arg(check_out_dir), default=Path(".harness-cache"),
+    g.addoption("--harness-device", default="auto",
+                help=f"one of {list(DEVICE_CHOICES)}; auto = cuda when the probe finds a GPU; cuda on a host without "
+                     "a GPU is an error. Default: %(default)r")
+    g.addoption("--harness-out", default="reports/out",
+                help="root of run folders; each run writes <root>/<run id>/. Default: %(default)s")
+    g.addoption("--harness-run-id", default=None,
+                help="name of this run's folder: a plain file name, not 'latest', never used before. Default: UTC time and pid")
+    g.addoption("--harness-resume", action="store_true", default=False,
+                help="append to the existing run --harness-run-id names, as a new section. Default: %(default)r")
+    g.addoption("--harness-latest", action="store_true", default=False,
+                help="point <root>/latest at this run once it completes (`python -m harness run` does). Default: %(default)r")
+    g.addoption("--harness-cache-dir", default=".harness-cache",
                 help="engine / ONNX / inductor caches, keyed by model hash and options. Default: %(default)s")
-    g.addoption("--harness-history", type=_arg(check_out_dir), default=None,
+    g.addoption("--harness-history", default=None,
                 help="history folder: the run's latency summary is added to it at the end. Default: none")
-    g.addoption("--harness-gpus", type=_arg(parse_gpus), default=None,
+    g.addoption("--harness-gpus", default=None,
                 help="spread cells over these GPUs with pytest-xdist, one worker per GPU, --dist loadgroup: a count (2) "
                      "or indices (0,1). Default: with -n N, each worker takes the visible GPU fewest workers hold")
     g.addoption("--harness-no-report", action="store_true", default=False,
@@ -89,9 +121,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """--harness-gpus N means -n N --dist loadgroup (set before pytest-xdist reads them). Workers get the same
-    command line but must stay workers: pytest-xdist has already reset their -n, so this hook leaves them alone."""
-    gpus = config.getoption("--harness-gpus")
-    if gpus and hasattr(config.option, "numprocesses") and not hasattr(config, "workerinput"):
+    command line but must stay workers: pytest-xdist has already reset their -n, so this hook leaves them alone.
+    A bad value is left to ``pytest_configure``, which reports it."""
+    try:
+        gpus = parse_gpus(config.getoption("--harness-gpus") or "")
+    except UsageError:
+        return
+    if hasattr(config.option, "numprocesses") and not hasattr(config, "workerinput"):
         if not config.option.numprocesses:
             config.option.numprocesses = len(gpus)
         if config.option.dist in ("no", "load"):
@@ -102,11 +138,19 @@ def _distributed(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "numprocesses", 0)) and getattr(config.option, "dist", "no") != "no"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    opt = config.getoption
-    profile = PROFILES[opt("--harness-profile")]
+    try:
+        _configure(config)
+    except UsageError as exc:  # exit 2 with the message, never an INTERNALERROR traceback
+        pytest.exit(f"error: {exc}", returncode=2)
+
+
+def _configure(config: pytest.Config) -> None:
+    o = _options(config)
+    profile = PROFILES[o.profile]
     worker = getattr(config, "workerinput", None)
     if worker and worker.get("harness_gpu") is not None:  # before anything in this worker touches CUDA
         os.environ["CUDA_VISIBLE_DEVICES"] = worker["harness_gpu"]
@@ -114,29 +158,63 @@ def pytest_configure(config: pytest.Config) -> None:
         # A worker re-parses the command line, where --harness-gpus stood for --dist loadgroup: without this,
         # pytest-xdist would not suffix node ids with their group and every cell would be its own unit.
         config.option.loadgroup = True
+    if worker is None:
+        check_device_available(o.device)
+        if config.getoption("--harness-resume") and o.run_id is None:
+            raise UsageError("--harness-resume", True, "needs the id of the run to resume",
+                             "pass --harness-run-id ID with it")
     if worker is None and _distributed(config):
-        wanted = opt("--harness-gpus")
         visible = visible_gpus()
-        config.stash[GPUS] = check_gpus_exist(wanted, visible) if wanted else visible
-    run_id = opt("--harness-run-id") or (worker or {}).get("harness_run_id") or new_run_id()
+        config.stash[GPUS] = check_gpus_exist(o.gpus, visible) if o.gpus else visible
+    elif worker is None and o.gpus:
+        raise UsageError("--harness-gpus", config.getoption("--harness-gpus"), "needs pytest-xdist (-n)",
+                         "install the dev extra: pip install '.[dev]'")
+    run_id = o.run_id or (worker or {}).get("harness_run_id") or new_run_id()
     rc = RunConfig(
         profile=profile.name,
-        models=opt("--harness-models") or profile.models,
-        variants=opt("--harness-backends"),
-        device=opt("--harness-device"),
-        out_root=opt("--harness-out").resolve(),
+        models=o.models or profile.models,
+        variants=o.backends,
+        device=o.device,
+        out_root=o.out.resolve(),
         run_id=run_id,
-        cache_dir=opt("--harness-cache-dir").resolve(),
+        cache_dir=o.cache_dir.resolve(),
         timing=profile.timing,
-        report=not opt("--harness-no-report"),
-        history=opt("--harness-history"),
+        report=not config.getoption("--harness-no-report"),
+        history=o.history,
+        resume=bool(config.getoption("--harness-resume")),
+        latest=bool(config.getoption("--harness-latest")),
     )
+    role = (worker or {}).get("workerid") or ("controller" if _distributed(config) else "main")
+    hs = HarnessSession(rc, worker=role, gpu=os.environ.get("CUDA_VISIBLE_DEVICES", "all"))
+    if worker is None:
+        hs.check_run_folder()
+        _stop_on_sigterm()
     config.stash[RUN_CONFIG] = rc
     _CONFIG["config"] = config
-    role = (worker or {}).get("workerid") or ("controller" if _distributed(config) else "main")
-    config.stash[SESSION] = HarnessSession(rc, worker=role, gpu=os.environ.get("CUDA_VISIBLE_DEVICES", "all"))
+    config.stash[SESSION] = hs
     # torch.compile's on-disk caches stay private to the run, never the per-user default.
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(rc.cache_dir / "inductor" / rc.run_id))
+
+
+_STOP_REASON: dict[str, str] = {}
+KILL_AFTER_S = 30.0  # a run that does not stop this long after SIGTERM (stuck in native code) is killed
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (also sent when `python -m harness run` dies: its parent-death signal) stops the run like Ctrl-C:
+    finished cells are kept, the end line says interrupted and the report is rendered."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        _STOP_REASON["reason"] = signal.Signals(signum).name
+        signal.signal(signum, signal.SIG_DFL)
+        timer = threading.Timer(KILL_AFTER_S, os.kill, (os.getpid(), signal.SIGKILL))
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -166,11 +244,33 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return CrashSafeLoadGroupScheduling(config, log)
 
 
+def _start(config: pytest.Config, planned: int) -> None:
+    """Open the run's results with its meta line, before any cell runs: main process or xdist controller."""
+    hs = config.stash.get(SESSION, None)
+    if hs is None or planned == 0 or config.option.collectonly or hs._writer is not None:
+        return
+    try:
+        hs.start(planned)
+    except UsageError as exc:
+        pytest.exit(f"error: {exc}", returncode=2)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    hs = session.config.stash[SESSION]
-    if hs.worker == "controller":
-        hs.writer  # noqa: B018  (the controller writes the run's meta line before any worker writes a record)
+    hs = session.config.stash.get(SESSION, None)
+    if hs is not None and hs.worker == "controller":
+        hs.env  # noqa: B018  (probe before the workers start: the meta line is written between their collection and the first cell)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput") and not _distributed(session.config):
+        _start(session.config, sum(_in_suites(item) for item in session.items))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """The first worker's collection is the plan (every worker collects the same cells), before any is sent."""
+    _start(node.config, sum(untagged(i).startswith("suites/") for i in ids))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -279,7 +379,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def _in_suites(item: pytest.Item) -> bool:
-    return "suites" in Path(str(item.path)).relative_to(item.config.rootpath).parts[:1]
+    path = Path(str(item.path))
+    return path.is_relative_to(item.config.rootpath) and "suites" in path.relative_to(item.config.rootpath).parts[:1]
 
 
 def _cell_outcome(report: pytest.TestReport) -> tuple[str, str] | None:
@@ -295,19 +396,30 @@ def _cell_outcome(report: pytest.TestReport) -> tuple[str, str] | None:
     return None
 
 
+def _end_status(session: pytest.Session, exitstatus: int) -> tuple[str, str]:
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted", _STOP_REASON.get("reason", "KeyboardInterrupt (Ctrl-C)")
+    if session.shouldstop or session.shouldfail:
+        return "interrupted", str(session.shouldstop or session.shouldfail)
+    if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        return "interrupted", f"pytest exit status {int(exitstatus)}"
+    return "completed", ""
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     hs = config.stash.get(SESSION, None)
     if hs is None:
         return
+    status, reason = _end_status(session, exitstatus)
+    hs.finish(status, reason)
     results = hs.close()
-    results = results or (hs.config.results_path if hs.config.results_path.exists() else None)
     if results is None or hasattr(config, "workerinput") or not hs.config.report:
         return
     from reports import render_run
 
     paths = render_run(results)
-    if hs.config.history is not None:
+    if hs.config.history is not None and status == "completed":
         from harness.errors import UsageError
         from harness.history import add_to_history
 
@@ -315,6 +427,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             paths.append(add_to_history(results, hs.config.history))
         except UsageError as exc:  # a run without latency samples adds nothing to the history
             paths.append(Path(f"history not updated: {exc}"))
+    elif hs.config.history is not None:
+        paths.append(Path(f"history not updated: the run did not complete ({reason})"))
     config.stash[_REPORT_PATHS] = paths
 
 

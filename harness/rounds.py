@@ -17,16 +17,17 @@ def _code(rc: int) -> int:
 
 
 def run_rounds(argv: list[str], rounds: int, out_root: Path, history: Path | None, pytest_args: list[str],
-               cwd: Path) -> int:
-    """``argv``: the pytest command line without run id, history or extra arguments. Returns the worst exit code."""
-    run_id = new_run_id()
+               cwd: Path, run_id: str | None = None) -> int:
+    """``argv``: the pytest command line without run id, history or extra arguments. Returns the worst exit code.
+    Only the first round may move ``latest`` (``--harness-latest``); later rounds write under ``RUN/rounds/``."""
+    run_id = run_id or new_run_id()
     run_dir = out_root / run_id
     first = [*argv, f"--harness-run-id={run_id}", *pytest_args]
     print(f"+ round 1/{rounds}: " + " ".join(first), flush=True)
     codes = [_code(subprocess.call(first, cwd=cwd))]
     marker = [] if any(a == "-m" or a.startswith("-m") for a in pytest_args) else ["-m", "perf"]
     for k in range(2, rounds + 1):
-        again = [a for a in argv if not a.startswith("--harness-out=")]
+        again = [a for a in argv if not a.startswith(("--harness-out=", "--harness-latest", "--harness-resume"))]
         again += [f"--harness-out={run_dir / ROUNDS_DIR}", f"--harness-run-id={run_id}-r{k}", "--harness-no-report",
                   *marker, *pytest_args]
         print(f"+ round {k}/{rounds}: " + " ".join(again), flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata as md
+import json
 import os
 import platform
 import subprocess
@@ -13,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from harness.backends.base import Backend, BuildCache, BuildConfig, Built
 from harness.config import VARIANTS, RunConfig
-from harness.errors import UnknownChoiceError
+from harness.errors import UnknownChoiceError, UsageError
 from harness.results import SCHEMA_VERSION, ResultsWriter, write_atomic
 
 if TYPE_CHECKING:
+    from harness.machine import MachineRun
     from harness.probe import EnvReport
     from models import ModelEntry
 
@@ -73,6 +75,8 @@ class HarnessSession:
         self.builds = BuildCache()
         self._backends: dict[str, Backend] = {}
         self._writer: ResultsWriter | None = None
+        self._machine: MachineRun | None = None
+        self.cells_written = 0
 
     @cached_property
     def env(self) -> EnvReport:
@@ -103,26 +107,76 @@ class HarnessSession:
         return self.builds.get(config, lambda: backend.build(model, config))
 
     # --- results -------------------------------------------------------------------------------------
+    def check_run_folder(self) -> None:
+        """Refuse a run id whose folder exists (a reused id would merge two runs), unless resuming it."""
+        out_dir = self.config.out_dir
+        if self.config.resume:
+            if not self.config.results_path.is_file():
+                raise UsageError("--harness-resume run id", self.config.run_id, f"{str(out_dir)!r} holds no results.jsonl "
+                                 "to append to", "pass the id of an existing run, or drop --harness-resume")
+        elif out_dir.exists() or out_dir.is_symlink():
+            raise UsageError("run id", self.config.run_id, f"a run of that id already exists in {str(out_dir)!r}"
+                             f"{_started(out_dir)}; a run id is never reused",
+                             "pass a new --harness-run-id, or --harness-resume to append a new section to that run")
+
+    def start(self, planned: int | None) -> None:
+        """Open the results file with this run's meta line (``planned`` cells). Main process or controller only."""
+        if self._writer is not None:
+            return
+        if not self.config.resume:
+            self.config.out_root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.config.out_dir.mkdir()
+            except FileExistsError:  # another run took the id between the check and now
+                self.check_run_folder()
+                raise
+        self._writer = ResultsWriter(self.config.results_path)
+        from harness.machine import describe, register
+
+        self._machine = register(self.config.run_id, self.config.out_dir)
+        meta = {**self.metadata(), "planned_cells": planned, "resumed": self.config.resume}
+        others = self._machine.others() if self._machine else []
+        if others:
+            meta["shared_machine"] = describe(others)
+        self._writer.write("meta", meta)
+        for text in self.env.torch_tensorrt.get("findings", []):
+            self._writer.write("finding", {"case_id": "probe", "text": text,
+                                           "source": "static scan of the installed torch_tensorrt"})
+        absent = [k.removeprefix("seed:") for k, v in self.env.torch_tensorrt.get("apis", {}).items()
+                  if k.startswith("seed:") and not v]
+        if absent:
+            self._writer.write("finding", {
+                "case_id": "probe", "source": "docs/behaviour.md#streams",
+                "text": f"seed PR #4232 external-stream API absent, as expected for every release: {absent}; "
+                        "stream binding is tested through the current stream instead"})
+
     @property
     def writer(self) -> ResultsWriter:
         if self._writer is None:
-            path = self.config.results_path
-            fresh = not path.exists()
-            self._writer = ResultsWriter(path)
-            if fresh and self.worker in ("main", "controller"):
-                self._writer.write("meta", self.metadata())
-                for text in self.env.torch_tensorrt.get("findings", []):
-                    self._writer.write("finding", {"case_id": "probe", "text": text,
-                                                   "source": "static scan of the installed torch_tensorrt"})
-                absent = [k.removeprefix("seed:") for k, v in self.env.torch_tensorrt.get("apis", {}).items()
-                          if k.startswith("seed:") and not v]
-                if absent:
-                    self._writer.write("finding", {
-                        "case_id": "probe", "source": "docs/behaviour.md#streams",
-                        "text": f"seed PR #4232 external-stream API absent, as expected for every release: {absent}; "
-                                "stream binding is tested through the current stream instead"})
-                self._point_latest()
+            if self.worker in ("main", "controller"):
+                self.start(None)
+            else:  # an xdist worker appends to the file its controller opened
+                self._writer = ResultsWriter(self.config.results_path)
+        assert self._writer is not None
         return self._writer
+
+    def finish(self, status: str, reason: str) -> None:
+        """Close the run's section with its end line; point ``latest`` at it when it completed (main job only)."""
+        if self._writer is None or self.worker not in ("main", "controller"):
+            return
+        from harness.machine import describe
+
+        end: dict[str, Any] = {"status": status, "reason": reason, "cells": self.cells_written,
+                               "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        others = self._machine.others() if self._machine else []
+        if others:
+            end["shared_machine"] = describe(others)
+            self._writer.write("finding", {"case_id": "machine", "text": describe(others), "source": "harness.machine"})
+        self._writer.write("end", end)
+        if self._machine:
+            self._machine.close()
+        if status == "completed" and self.config.latest:
+            self._point_latest()
 
     def metadata(self) -> dict[str, Any]:
         env = self.env
@@ -141,6 +195,7 @@ class HarnessSession:
         }
 
     def _point_latest(self) -> None:
+        """Replace ``latest`` in one rename: a reader sees the old run or the new one, never a missing link."""
         latest = self.config.out_root / "latest"
         tmp = self.config.out_root / f".latest.{os.getpid()}"
         tmp.unlink(missing_ok=True)
@@ -159,6 +214,7 @@ class HarnessSession:
         self.writer.write("record", data)
 
     def cell(self, case_id: str, nodeid: str, outcome: str, reason: str, dims: dict[str, Any], duration_s: float) -> None:
+        self.cells_written += 1
         self.writer.write("cell", {"case_id": case_id, "nodeid": nodeid, "outcome": outcome, "reason": reason,
                                    "duration_s": round(duration_s, 4), "worker": self.worker, **dims})
 
@@ -166,7 +222,19 @@ class HarnessSession:
         self.writer.write("finding", {"case_id": case_id, "text": text, "source": source})
 
     def close(self) -> Path | None:
+        if self._machine is not None:
+            self._machine.close()
         if self._writer is None:
             return None
         self._writer.close()
         return self.config.results_path
+
+
+def _started(out_dir: Path) -> str:
+    """`` (started <time>)`` from the run's meta line, when it can be read."""
+    try:
+        with (out_dir / "results.jsonl").open("rb") as f:
+            line = json.loads(f.readline())
+        return f" (started {line['data']['started_utc']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""

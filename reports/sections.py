@@ -17,7 +17,13 @@ from reports import matrix
 from reports.document import STATES, Details, Image, Section, Table, to_table
 from reports.tables import UNITS, ReportTables, fmt, metric_frame
 
-BANNERS: list[Callable[[ReportTables], list[str]]] = []  # first-screen status lines, before the summary
+
+def run_status(t: ReportTables) -> list[str]:
+    """Incomplete run (N of M cells), salvaged damage, a machine shared with another run: ``Results.status_lines``."""
+    return list(t.status)
+
+
+BANNERS: list[Callable[[ReportTables], list[str]]] = [run_status]  # first-screen status lines, before the summary
 
 METRICS: dict[str, tuple[str, ...]] = {
     "latency": ("latency_ms",),

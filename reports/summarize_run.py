@@ -19,7 +19,8 @@ def _suite(nodeid: str) -> str:
 
 
 def summary(res: Results) -> list[str]:
-    out = [f"run {res.meta.get('run_id')}: {len(res.cells)} cells {dict(Counter(c['outcome'] for c in res.cells))}"]
+    out = [*res.status_lines(),
+           f"run {res.meta.get('run_id')}: {len(res.cells)} cells {dict(Counter(c['outcome'] for c in res.cells))}"]
     by_suite: dict[str, Counter[str]] = {}
     for c in res.cells:
         by_suite.setdefault(_suite(c["nodeid"]), Counter())[c["outcome"]] += 1

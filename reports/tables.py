@@ -31,6 +31,7 @@ class ReportTables:
     findings: pd.DataFrame
     torn: int
     results: Results  # the records as read: sections take their own metrics from it
+    status: tuple[str, ...] = ()  # incomplete run, salvaged damage, shared machine: shown first
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -114,6 +115,7 @@ def build_tables(res: Results) -> ReportTables:
         findings=_frame(res.findings, ["case_id", "text", "source"]),
         torn=res.torn,
         results=res,
+        status=tuple(res.status_lines()),
     )
 
 

@@ -57,8 +57,22 @@ def test_unknown_export_format(tmp_path):
     assert "'xlsx'" in out.stderr and "csv" in out.stderr and "parquet" in out.stderr
 
 
-def test_pytest_option_validated_at_parse_time():
+def test_pytest_option_validated_before_collection():
     out = subprocess.run([sys.executable, "-m", "pytest", "--harness-profile=weekly", "--co", "-q", "suites"],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert out.returncode == 4  # pytest's usage error
-    assert "weekly" in out.stderr and "default" in out.stderr
+    assert out.returncode == 2  # the harness's bad-input exit code, as on the command line
+    assert "weekly" in out.stderr and "default" in out.stderr and "Fix:" in out.stderr
+
+
+def test_harness_test_writes_suite_results_to_a_temporary_folder(monkeypatch):
+    """`python -m harness test` runs the suites with --harness-out in a temporary folder (removed afterwards),
+    never the user's reports/out, and without --harness-latest."""
+    from harness import cli
+
+    calls = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda argv, cwd: calls.append(argv) or 0)
+    assert cli.cmd_test() == 0
+    pytest_step = next(a for a in calls if a[1:3] == ["-m", "pytest"])
+    out = Path(next(a for a in pytest_step if a.startswith("--harness-out=")).split("=", 1)[1])
+    assert not out.is_relative_to(ROOT) and not out.exists()
+    assert "--harness-latest" not in pytest_step

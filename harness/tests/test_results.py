@@ -1,4 +1,4 @@
-"""Results store: round trip, torn lines from killed writers, concurrent writers, schema refusal."""
+"""Results store: round trip, torn lines from killed writers, concurrent writers, schema refusal, corruption."""
 
 from __future__ import annotations
 
@@ -13,8 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ResultsError, SchemaVersionError
-from harness.results import SCHEMA_VERSION, ResultsWriter, encode_line, export, read_results, write_atomic
+from harness.errors import CorruptResultsError, ResultsError, SchemaVersionError
+from harness.results import (
+    SCHEMA_VERSION,
+    ResultsWriter,
+    encode_line,
+    export,
+    read_results,
+    require_complete,
+    supported_versions,
+    write_atomic,
+)
 
 
 def _write(path, n, payload=10):
@@ -29,6 +38,8 @@ def test_round_trip(tmp_path):
     _write(p, 5)
     res = read_results(p)
     assert res.meta == {"run_id": "t"}
+    assert res.status == "incomplete" and res.incomplete_text() == "incomplete: 0 of ? cells (no end record: the run " \
+        "was killed, or is still running)"
     assert [r["value"] for r in res.records] == [0.0, 1.0, 2.0, 3.0, 4.0]
     assert res.torn == 0
     assert read_results(tmp_path).records == res.records  # a run folder works too
@@ -45,14 +56,74 @@ def test_truncated_last_line_is_not_a_record(tmp_path):
     assert res.torn == 1
 
 
-def test_bit_flip_is_caught_by_crc(tmp_path):
+def test_bit_flip_in_the_middle_is_corruption_with_its_line_number(tmp_path):
+    """A changed digit inside a record is corruption (line 3), not a torn write; --salvage reads the rest."""
     p = tmp_path / "results.jsonl"
     _write(p, 2)
-    text = p.read_text().replace('"value":1.0', '"value":7.0')
+    text = p.read_text().replace('"value":0.0', '"value":7.0')
     p.write_text(text)
+    with pytest.raises(CorruptResultsError, match="corrupt at line 2: CRC mismatch") as info:
+        read_results(p)
+    assert info.value.exit_code == 2 and "--salvage" in str(info.value)
+    res = read_results(p, salvage=True)
+    assert [r["value"] for r in res.records] == [1.0]  # the altered record is refused, the other kept
+    assert res.damaged == [(2, "CRC mismatch (the line was altered after it was written)")] and res.torn == 0
+    assert any("salvaged: 1 damaged line(s) skipped (line 2)" in line for line in res.status_lines())
+
+
+def test_damaged_meta_line_is_corruption(tmp_path):
+    p = tmp_path / "results.jsonl"
+    _write(p, 1)
+    p.write_text(p.read_text().replace('"run_id":"t"', '"run_id":"u"', 1))
+    with pytest.raises(CorruptResultsError, match="corrupt at line 1"):
+        read_results(p)
+
+
+def test_edited_schema_version_is_corruption_not_a_silent_drop(tmp_path):
+    """An edit of the version that breaks the CRC is reported (exit 2), never skipped as torn."""
+    p = tmp_path / "results.jsonl"
+    _write(p, 2)
+    lines = p.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b'"v":2', b'"v":999')
+    p.write_bytes(b"\n".join(lines))
+    with pytest.raises(CorruptResultsError, match="line 3"):
+        read_results(p)
+
+
+def test_end_line_closes_the_run(tmp_path):
+    p = tmp_path / "results.jsonl"
+    with ResultsWriter(p) as w:
+        w.write("meta", {"run_id": "e", "planned_cells": 3})
+        for i in range(2):
+            w.write("cell", {"case_id": f"c{i}", "outcome": "passed"})
+    assert read_results(p).incomplete_text() == "incomplete: 2 of 3 cells (no end record: the run was killed, or is still running)"
+    with pytest.raises(Exception, match="incomplete: 2 of 3 cells") as info:
+        require_complete(read_results(p))
+    assert "--allow-incomplete" in str(info.value)
+    assert require_complete(read_results(p), allow_incomplete=True).cells
+    with ResultsWriter(p) as w:
+        w.write("end", {"status": "interrupted", "reason": "SIGINT", "cells": 2})
+    assert read_results(p).incomplete_text() == "incomplete: 2 of 3 cells (interrupted: SIGINT)"
+    q = tmp_path / "done.jsonl"
+    with ResultsWriter(q) as w:
+        w.write("meta", {"run_id": "d", "planned_cells": 1})
+        w.write("cell", {"case_id": "c", "outcome": "passed"})
+        w.write("end", {"status": "completed", "reason": "", "cells": 1})
+    done = read_results(q)
+    assert done.status == "completed" and done.incomplete_text() is None and done.status_lines() == []
+
+
+def test_writer_ends_a_torn_line_so_the_next_line_stays_whole(tmp_path):
+    """A writer that finds a partial last line ends it and marks it torn: a later append never merges with it."""
+    p = tmp_path / "results.jsonl"
+    _write(p, 1)
+    line = encode_line("record", {"case_id": "half", "value": 9.0})
+    with open(p, "ab") as f:
+        f.write(line[:20])
+    with ResultsWriter(p) as w:
+        w.write("record", {"case_id": "after", "value": 1.0})
     res = read_results(p)
-    assert [r["value"] for r in res.records] == [0.0]  # the altered record is refused
-    assert res.torn == 1
+    assert [r["case_id"] for r in res.records] == ["c0", "after"] and res.torn == 1
 
 
 WRITER = textwrap.dedent("""
@@ -78,13 +149,12 @@ def test_killed_writer_leaves_no_torn_record(tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    res = read_results(p)
+    res = read_results(p)  # no corruption error: each torn line was ended and marked by the next writer
     assert len(res.records) > 0
     for r in res.records:
         assert r["samples"] == [r["value"]] * 20000
-    assert res.meta_lines + res.torn >= 5 - 1  # each writer's meta line survives (one may merge with a torn tail)
+    assert res.meta_lines + res.torn >= 5 - 1  # each writer's meta line survives (one may be the torn one)
     assert res.torn <= 5  # at most one torn line per kill
-    assert res.lines == len(res.records) + res.meta_lines + res.torn
 
 
 CONCURRENT = textwrap.dedent("""
@@ -115,12 +185,28 @@ def test_concurrent_writers_interleave_whole_lines(tmp_path):
 def test_unknown_schema_version_is_refused(tmp_path):
     p = tmp_path / "results.jsonl"
     _write(p, 1)
-    with open(p, "a") as f:
-        f.write(json.dumps({"v": 99, "type": "record", "crc": "0", "data": {}}) + "\n")
+    from harness.results import _crc
+
+    with open(p, "a") as f:  # a well-formed line of a later version, not a damaged one
+        f.write(json.dumps({"v": 99, "type": "record", "crc": _crc({}, 99, "record"), "data": {}}) + "\n")
     with pytest.raises(SchemaVersionError) as info:
         read_results(p)
     msg = str(info.value)
-    assert "99" in msg and str([SCHEMA_VERSION]) in msg and "Fix:" in msg
+    assert "99" in msg and str(sorted(supported_versions())) in msg and "Fix:" in msg
+
+
+def test_version_1_file_still_reads(tmp_path):
+    """Files written before the end line existed: read, their completion stated as not recorded."""
+    from harness.results import _crc
+
+    p = tmp_path / "results.jsonl"
+    lines = [{"v": 1, "type": kind, "crc": _crc(data), "data": data}
+             for kind, data in (("meta", {"run_id": "old"}), ("record", {"case_id": "c", "value": 1.0}))]
+    p.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    res = read_results(p)
+    assert res.version == 1 and res.records == [{"case_id": "c", "value": 1.0}] and res.status == "unknown"
+    assert res.status_lines() == ["completion not recorded (a schema-1 results file has no end line)"]
+    assert SCHEMA_VERSION == 2
 
 
 @pytest.mark.parametrize(("content", "fragment"), [
