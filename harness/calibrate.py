@@ -91,8 +91,8 @@ def measure_round(kind: str, units: int, spec: TimingSpec | None = None) -> tupl
 
 def write_round(path: Path, run_id: str, kind: str, units: int, m: Measurement, gpu: str, commit: str,
                 case: str | None = None) -> Path:
-    """One round's latency record, appended to a real results file (its meta line first when the file is new),
-    readable by ``harness.history``."""
+    """One round's latency record, appended to a real results file as a section of its own (meta, record, end
+    line: each round is a completed measurement), readable by ``harness.history``."""
     from harness.results import ResultsWriter
 
     meta = {"run_id": run_id, "started_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
@@ -100,13 +100,12 @@ def write_round(path: Path, run_id: str, kind: str, units: int, m: Measurement, 
             "device": "cpu" if kind == "cpu-eager" else "cuda", "git_commit": commit,
             "calibration": {"kind": kind, "units": units}}
     st = m.stats()
-    fresh = not path.exists()
     with ResultsWriter(path) as w:
-        if fresh:
-            w.write("meta", meta)
+        w.write("meta", {**meta, "resumed": path.stat().st_size > 0, "planned_cells": 0})
         w.write("record", {"case_id": case or f"calibrate-{kind}", "metric": "latency_ms", "value": st["p50"], "unit": "ms",
                            "batch": 1, "model": "calibration-spin", "variant": kind, "stream": "default",
                            "device": meta["device"], "clock": m.clock, "samples": list(m.samples_ms), "stats": st})
+        w.write("end", {"status": "completed", "reason": "", "cells": 0})
     return path
 
 

@@ -73,7 +73,7 @@ CLI_CASES = [
     (["run", "--models", ","], "model ','"),
     (["run", "--backends", "tensorrt"], "'tensorrt'"),
     (["run", "--backends", ""], "backend variant ''"),
-    (["run", "--profile", "nightly"], "'nightly'"),
+    (["run", "--profile", "weekly"], "'weekly'"),
     (["run", "--device", "tpu"], "device 'tpu'"),
     (["run", "--device", "cpu,cuda"], "device 'cpu,cuda'"),
     (["run", "--device", "cuda"], "shows no GPU"),
@@ -148,7 +148,7 @@ def test_cli_argparse_errors_exit_2(capsys):
 
 
 PYTEST_CASES = [
-    (["--harness-profile=nightly"], "'nightly'"),
+    (["--harness-profile=weekly"], "'weekly'"),
     (["--harness-models=resnet50"], "'resnet50'"),
     (["--harness-models="], "model ''"),
     (["--harness-backends=tensorrt"], "'tensorrt'"),

@@ -124,6 +124,7 @@ def test_missing_case_and_empty_head_fail_the_gate(tmp_path):
     with ResultsWriter(empty) as w:  # a run whose only cell (TensorRT-RTX here) was skipped: no latency
         w.write("meta", {"run_id": "empty", "started_utc": "2026-11-22T00:00:00+00:00", "git_commit": "x"})
         w.write("cell", {"case_id": "dynconv-trt_rtx", "nodeid": "t", "outcome": "skipped", "reason": "no GPU"})
+        w.write("end", {"status": "completed", "reason": "", "cells": 1})
     out = _cli("compare", str(runs["base"]), str(empty))
     assert out.returncode == 2 and "holds no latency case" in out.stderr and "gone: 2" in out.stdout
     assert "nan%" in out.stdout  # the table still shows what is there
