@@ -6,6 +6,11 @@ crashes again, until the restart limit ends the run and drops every cell still q
 test counts as done (pytest-xdist reports it as failed, and the harness marks the cell), and the rest of
 the unit goes back to the front of the queue: the group stays together on the replacement worker.
 
+A worker runs a test only once it knows the next one (or is told to stop). A replacement worker that is handed
+one unit holding a single test (what is left of a crashed unit) waits for ever, and so does the run; so when a
+worker joins later, every worker is offered work twice (pytest-xdist's own fix, pytest-dev/pytest-xdist#1328, is
+in no release yet: 3.8.0 hangs in about half of the crash runs of harness/tests/test_distributed.py).
+
 Imported only when pytest-xdist runs the session (``pytest_xdist_make_scheduler`` in ``harness.plugin``).
 """
 
@@ -18,6 +23,21 @@ from xdist.scheduler import LoadGroupScheduling
 
 class CrashSafeLoadGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
     """``loadgroup`` whose crash handling loses only the test that was running when the worker died."""
+
+    def schedule(self) -> None:
+        later = self.collection is not None  # the first call distributes; a later one is a worker joining
+        super().schedule()
+        if later:
+            for node in self.nodes:
+                self._reschedule(node)
+
+    def _assign_work_unit(self, node: Any) -> None:
+        """A worker that died with a report still in flight cannot be sent work: the unit stays assigned to it, and
+        ``remove_node`` queues it again when the worker's death is reported (pytest-xdist raises OSError here)."""
+        try:
+            super()._assign_work_unit(node)
+        except OSError:
+            pass
 
     def remove_node(self, node: Any) -> str | None:
         workload: dict[str, dict[str, bool]] = self.assigned_work.pop(node)

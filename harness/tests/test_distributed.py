@@ -47,8 +47,8 @@ def run(tmp_path_factory):
     (proj / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
     (proj / "suites").mkdir()
     (proj / "suites" / "test_dist.py").write_text(SUITE)
-    out = proj / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "7,9"}
+    out = proj / "out"
     proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "--harness-gpus", "2", "-p", "no:cacheprovider",
                            f"--harness-out={out}", "--harness-no-report", f"--rootdir={proj}"], cwd=proj,
                           capture_output=True, text=True, timeout=180, env=env)
