@@ -16,6 +16,7 @@ Imported only when pytest-xdist runs the session (``pytest_xdist_make_scheduler`
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from xdist.scheduler import LoadGroupScheduling
@@ -34,10 +35,8 @@ class CrashSafeLoadGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
     def _assign_work_unit(self, node: Any) -> None:
         """A worker that died with a report still in flight cannot be sent work: the unit stays assigned to it, and
         ``remove_node`` queues it again when the worker's death is reported (pytest-xdist raises OSError here)."""
-        try:
+        with contextlib.suppress(OSError):
             super()._assign_work_unit(node)
-        except OSError:
-            pass
 
     def remove_node(self, node: Any) -> str | None:
         workload: dict[str, dict[str, bool]] = self.assigned_work.pop(node)
