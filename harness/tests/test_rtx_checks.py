@@ -119,3 +119,31 @@ def test_kernel_strategy_read_back():
     cpp = {"runtime": "cpp", "module_kernel_strategy": "none"}
     assert not kernel_problems("torch_trt", cpp, "none")
     assert kernel_problems("torch_trt", cpp, "eager")
+
+
+def test_native_cache_verdict_compares_the_library_with_the_disk():
+    """The warm verdict compares what the library's cache holds after deserialize with the file's size read from
+    disk: two observations, so a cache that took only part of the file is flagged."""
+    from harness.runtime_cache import trt_rtx_problems
+
+    warm = {"load_status": "loaded", "file_bytes": 4096, "loaded_bytes": 4096, "cache_bytes_after": 4096}
+    assert not trt_rtx_problems(warm, "warm")
+    assert trt_rtx_problems({**warm, "loaded_bytes": 1024}, "warm")  # partly taken
+    assert trt_rtx_problems({**warm, "cache_bytes_after": 8192}, "warm")  # grew: kernels compiled anew
+    assert trt_rtx_problems(warm, "corrupt_cold") and trt_rtx_problems(warm, "cold")
+
+
+def test_torch_trt_corrupt_cache_is_judged_by_what_the_library_kept():
+    """Torch-TensorRT holds a corrupt file's bytes and drops them silently when it drains them (W14
+    runtime/_runtime_cache.py:146-148): the corrupt start is the file held before the first forward and a live
+    cache after it that is not the file. A verdict expecting "rejected" could never pass; this one can, and fails
+    where the corrupt bytes survive."""
+    from harness.runtime_cache import torch_trt_problems
+
+    corrupt = {"file_bytes": 78, "file_sha": "aa", "loaded_bytes": 78, "cache_bytes_after": 5000, "cache_sha_after": "bb"}
+    assert not torch_trt_problems(corrupt, "corrupt_cold")
+    assert torch_trt_problems({**corrupt, "cache_sha_after": "aa"}, "corrupt_cold")  # the corrupt bytes survived
+    assert torch_trt_problems(corrupt, "warm")  # grew from 78 to 5000 bytes: not a warm start
+    assert torch_trt_problems({**corrupt, "loaded_bytes": 0}, "corrupt_cold")
+    cold = {"file_bytes": 0, "file_sha": "e3", "loaded_bytes": 0, "cache_bytes_after": 5000, "cache_sha_after": "bb"}
+    assert not torch_trt_problems(cold, "cold") and torch_trt_problems(cold, "warm")
