@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.metadata as md
 import json
 import os
@@ -83,6 +84,13 @@ class HarnessSession:
         from harness.probe import run_probe
 
         return run_probe()
+
+    @cached_property
+    def cache_key(self) -> str:
+        """The folder name of this process's runtime caches: the run id, its run folder and the process. Another run
+        given the same id (in another output folder) or the resumed part of this one never finds them warm."""
+        digest = hashlib.sha256(str(self.config.out_dir.resolve()).encode()).hexdigest()[:8]
+        return f"{self.config.run_id}-{digest}-{os.getpid()}"
 
     @cached_property
     def device(self) -> str:

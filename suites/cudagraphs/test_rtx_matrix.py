@@ -56,7 +56,8 @@ def _resolved(rtx_cell: Cell, runner) -> Cell:
 def test_rtx_cell(rtx_cell, case, harness_case, caplog, capfd):
     require_runs(harness_case)
     rc = harness_case.session.config
-    path = isolated_path(rc.cache_dir, rc.run_id, f"cg-{case.model}-{case.shapes}-{case.variant}-{case.settings.kernel_strategy}")
+    key = f"cg-{case.model}-{case.shapes}-{case.variant}-{case.settings.kernel_strategy}"
+    path = isolated_path(rc.cache_dir, harness_case.session.cache_key, key)
     if case.cache == "warm":
         _prime(harness_case, path)
     caplog.set_level(logging.WARNING)

@@ -41,7 +41,7 @@ class ColdRuns:
     def path(self, case: Case, state: str) -> Path:
         rc = self.session.config
         key = f"{case.model}-{case.shapes}-{case.variant}-{state}"
-        return isolated_path(rc.cache_dir, rc.run_id, key)
+        return isolated_path(rc.cache_dir, self.session.cache_key, key)
 
     def phase(self, case: Case, path: Path) -> dict[str, Any]:
         """One fresh process over the cache at ``path``."""

@@ -109,8 +109,16 @@ def test_default_path_user_is_the_password_database_name(monkeypatch):
 
 def test_cache_path_is_isolated(harness_session):
     rc = harness_session.config
-    path = isolated_path(rc.cache_dir, rc.run_id, "resnet18-static-trt_rtx")
-    assert rc.run_id in path.parts and path.is_relative_to(rc.cache_dir)
+    path = isolated_path(rc.cache_dir, harness_session.cache_key, "resnet18-static-trt_rtx")
+    assert harness_session.cache_key in path.parts and path.is_relative_to(rc.cache_dir)
+    # the same run id in another output folder (two GPU-host runs both named "suites") gets caches of its own:
+    # sharing them made a cold process find the other run's inductor cache warm
+    import dataclasses
+
+    from harness.session import HarnessSession
+
+    twin = HarnessSession(dataclasses.replace(rc, out_root=rc.out_root / "elsewhere"))
+    assert twin.config.run_id == rc.run_id and twin.cache_key != harness_session.cache_key
     assert path.resolve() != torchtrt_default_path().resolve()
     with pytest.raises(UsageError, match="per-user default"):
         check_isolated(torchtrt_default_path())
