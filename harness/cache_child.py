@@ -52,23 +52,29 @@ def child_env() -> dict[str, str]:
                                                          os.environ.get("PYTHONPATH", "")])}
 
 
-def run_phase(spec: CacheRun, timeout_s: float = 900) -> dict[str, Any]:
-    """Run one phase in a fresh process; a crash or timeout comes back as ``{"error": ...}``."""
-    env = child_env()
-    if spec.backend == "compile":
-        env["TORCHINDUCTOR_CACHE_DIR"] = spec.cache_path
+def run_json_child(module: str, payload: str, env: dict[str, str], timeout_s: float) -> dict[str, Any]:
+    """``python -m MODULE PAYLOAD`` in a fresh process; its last JSON line, with the process's wall time. A crash or
+    a timeout comes back as ``{"error": ...}``, never as missing numbers."""
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, "-m", "harness.cache_child", json.dumps(asdict(spec))], env=env,
-                              capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run([sys.executable, "-m", module, payload], env=env, capture_output=True, text=True,
+                              timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout_s:.0f} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-1500:]}"}
+        return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
     out: dict[str, Any] = json.loads(lines[-1])
     out["process_s"] = time.perf_counter() - t0
     return out
+
+
+def run_phase(spec: CacheRun, timeout_s: float = 900) -> dict[str, Any]:
+    """Run one phase in a fresh process."""
+    env = child_env()
+    if spec.backend == "compile":
+        env["TORCHINDUCTOR_CACHE_DIR"] = spec.cache_path
+    return run_json_child("harness.cache_child", json.dumps(asdict(spec)), env, timeout_s)
 
 
 def _first_call(runner: Any, x: Any, device: str) -> tuple[Any, float]:

@@ -11,14 +11,12 @@ checks each batch's output against the fp32 reference, times it with the harness
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cache_child import child_env
+from harness.cache_child import child_env, run_json_child
 from harness.timing import Measurement, TimingSpec
 
 # The variants measured in a fresh process on a GPU: those that replay CUDA graphs (PyTorch's, inductor's or
@@ -41,18 +39,7 @@ class LatencyRun:
 
 def run_fresh(spec: LatencyRun, timeout_s: float = 600) -> dict[str, Any]:
     """One fresh process; a crash or timeout comes back as ``{"error": ...}``, never as missing numbers."""
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run([sys.executable, "-m", "harness.latency_child", json.dumps(asdict(spec))],
-                              env=child_env(), capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout_s:.0f} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
-    out: dict[str, Any] = json.loads(lines[-1])
-    out["process_s"] = time.perf_counter() - t0
-    return out
+    return run_json_child("harness.latency_child", json.dumps(asdict(spec)), child_env(), timeout_s)
 
 
 def measurement(d: dict[str, Any]) -> Measurement:
