@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from harness.backends.base import timed_call
 from harness.timing import TimingSpec, measure
 
 SPEC = TimingSpec(warmup_s=0.5, min_samples=200, max_samples=4000, max_time_s=3.0, target_rse=0.0005)
@@ -60,8 +61,7 @@ def _runner(mode: str, batch: int) -> tuple[Any, Any, Any]:
 def one(mode: str, batch: int) -> dict[str, float]:
     """One measurement in this process: p50, CV, block mean (ms)."""
     runner, stream, x = _runner(mode, batch)
-    fn = runner.bind(x) if mode == "graph" else (lambda: runner(x))
-    m = measure(fn, SPEC, cuda_stream=stream)
+    m = measure(timed_call(runner, x), SPEC, cuda_stream=stream)
     worst = max(range(m.n), key=m.samples_ms.__getitem__)
     return {"p50": m.quantile(0.5), "cv": m.cv, "block": m.block_ms_per_iter, "n": float(m.n), "p99": m.quantile(0.99),
             "max": m.samples_ms[worst], "argmax": float(worst)}

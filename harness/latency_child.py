@@ -49,7 +49,7 @@ def measurement(d: dict[str, Any]) -> Measurement:
 def _measure(spec: LatencyRun) -> dict[str, Any]:
     import torch
 
-    from harness.backends.base import BuildConfig, RunSettings
+    from harness.backends.base import BuildConfig, RunSettings, timed_call
     from harness.config import VARIANTS
     from harness.session import make_backend
     from harness.timing import measure
@@ -69,8 +69,7 @@ def _measure(spec: LatencyRun) -> dict[str, Any]:
         acc = model.accuracy.check(runner(x), model.reference(x.cpu()))
         row: dict[str, Any] = {"batch": batch, "cosine": acc.cosine, "max_abs": acc.max_abs, "ok": acc.ok, "why": acc.why}
         if acc.ok:
-            bind = getattr(runner, "bind", None)
-            fn = bind(x) if bind is not None else (lambda x=x: runner(x))
+            fn = timed_call(runner, x)
             stream = torch.cuda.current_stream() if spec.device == "cuda" else None
             row["measurement"] = asdict(measure(fn, timing, cuda_stream=stream))
         rows.append(row)

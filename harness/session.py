@@ -86,6 +86,14 @@ class HarnessSession:
         return run_probe()
 
     @cached_property
+    def proof_level(self) -> str:
+        """The level a passing cell reaches on this machine (harness/coverage.py): L2 CPU, L3 Hopper, L4 RTX."""
+        from harness.coverage import executed_level
+
+        gpu = self.env.gpu
+        return executed_level(gpu.compute_capability if gpu else None)
+
+    @cached_property
     def cache_key(self) -> str:
         """The folder name of this process's runtime caches: the run id, its run folder and the process. Another run
         given the same id (in another output folder) or the resumed part of this one never finds them warm."""

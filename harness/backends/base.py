@@ -145,6 +145,13 @@ def replay_per_shape(graphs: dict[tuple[int, ...], tuple[Any, Any, Any]], x: tor
     return static_out  # type: ignore[no-any-return]
 
 
+def timed_call(runner: Any, x: torch.Tensor) -> Callable[[], Any]:
+    """What a timing loop calls for ``runner`` on ``x``: the runner's ``bind(x)`` where it has one (a bare CUDA-graph
+    replay with the input already in place), else a plain call."""
+    bind = getattr(runner, "bind", None)
+    return bind(x) if bind is not None else (lambda: runner(x))
+
+
 def reject_options(config: BuildConfig, allowed: dict[str, tuple[str, ...]]) -> None:
     """Shared option validation: unknown keys and values are named with the valid ones."""
     for key, value in config.options:

@@ -101,8 +101,7 @@ def _check(harness_case, runner, cell, exp, path, caplog, capfd):
 
 def _prove(harness_case, cell, exp, contexts=0.0, desc=None):
     """The cell's account, naming the oracle row it proved and the proof level this machine gives it."""
-    from harness.coverage import behaviour_row, executed_level
+    from harness.coverage import behaviour_row
 
-    gpu = harness_case.session.env.gpu
     harness_case.record("contexts", contexts, "1", outcome=exp.outcome, graph=exp.graph, runtime=cell.runtime,
-                        ran=desc or {}, row=behaviour_row(cell), level=executed_level(gpu.compute_capability if gpu else None))
+                        ran=desc or {}, row=behaviour_row(cell), level=harness_case.session.proof_level)

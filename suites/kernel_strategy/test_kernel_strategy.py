@@ -61,11 +61,10 @@ def test_rtx_sweep(case, harness_case):
     assert not problems, (problems, desc)
     other = next(k for k in KERNEL_STRATEGIES if k != ks)  # negative control: the read-back judged as another strategy
     assert kernel_problems(case.variant, desc, other), f"the kernel-strategy check cannot tell {ks!r} from {other!r}"
-    from harness.coverage import KERNEL_READBACK_ROW, executed_level
+    from harness.coverage import KERNEL_READBACK_ROW
 
-    gpu = harness_case.session.env.gpu
     harness_case.record("sweep_first_call_ms_total", sum(firsts), "ms", ran=desc, row=KERNEL_READBACK_ROW,
-                        level=executed_level(gpu.compute_capability if gpu else None))
+                        level=harness_case.session.proof_level)
 
 
 def expected_graphs(shapes: str, batches: list[int]) -> int:

@@ -10,6 +10,7 @@ import dataclasses
 
 import pytest
 
+from harness.backends.base import timed_call
 from suites.helpers import perf, rtx
 
 
@@ -37,8 +38,7 @@ def test_latency(case, harness_case):
         harness_case.record("cosine", acc.cosine, "1", batch=batch)
         harness_case.record("max_abs", acc.max_abs, "1", batch=batch)
         assert acc.ok, f"batch {batch}: {acc.why}"
-        bind = getattr(runner, "bind", None)
-        m = harness_case.measure(bind(x) if bind is not None else (lambda x=x: runner(x)))
+        m = harness_case.measure(timed_call(runner, x))
         harness_case.record_latency(m, batch, ran=runner.describe(), state="pytest process")
 
 

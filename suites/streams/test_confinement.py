@@ -72,7 +72,7 @@ def _oracle_cell(spec, account_runtime=None):
 def test_rtx_stream_binding(rtx_spec, harness_session, request):
     """Torch-TensorRT on the caller's stream (docs/behaviour.md#streams): a non-default current stream is used directly, the
     default stream gets the engine's own side stream; the trace must show whichever the oracle's row says."""
-    from harness.coverage import executed_level, row_name
+    from harness.coverage import row_name
     from harness.oracle import kernel_stream
     from suites.streams.conftest import rtx_unavailable
 
@@ -89,5 +89,5 @@ def test_rtx_stream_binding(rtx_spec, harness_session, request):
     harness_session.record(rtx_spec.case_id, "range_kernels", float(v.kernels), "1",
                            {"model": rtx_spec.model, "variant": rtx_spec.variant, "stream": rtx_spec.mode,
                             "device": "cuda", "kernel_stream": row.kernel_stream, "verdict": "pass" if v.ok else "off-stream",
-                            "row": row_name(row), "level": executed_level(harness_session.env.gpu.compute_capability)})
+                            "row": row_name(row), "level": harness_session.proof_level})
 
