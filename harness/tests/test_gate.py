@@ -42,9 +42,16 @@ def test_single_rounds_of_the_same_code_are_insufficient_evidence_and_flagged_as
 
 
 def test_single_rounds_never_say_slower_even_for_a_large_slowdown(tmp_path):
-    runs = measure_runs(tmp_path, {"a": {CASE: UNITS}, "b": {CASE: units(0.5)}})
-    _, row = _row(runs["a"], runs["b"])
-    assert row.change > 0.3 and row.verdict == INSUFFICIENT  # no run-level evidence: no decision either way
+    """One round each, the head doing twice the work. A burst of load on the shared CI host can hide the slowdown
+    in a single round: the pair is measured again (up to 3 times) until the slowdown shows, so the verdict is
+    always judged on a large measured change."""
+    for attempt in range(3):
+        runs = measure_runs(tmp_path / str(attempt), {"a": {CASE: UNITS}, "b": {CASE: units(1.0)}})
+        _, row = _row(runs["a"], runs["b"])
+        if row.change > 0.3:
+            break
+    assert row.change > 0.3, f"a twice-as-long workload measured {row.change:+.1%} in 3 attempts"
+    assert row.verdict == INSUFFICIENT  # no run-level evidence: no decision either way
 
 
 @pytest.fixture(scope="module")
