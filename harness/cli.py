@@ -250,7 +250,7 @@ def _test_steps(out: str) -> int:
     steps = [
         [py, "-m", "ruff", "check", "harness", "models", "reports", "suites", "conftest.py"],
         [py, "-m", "mypy"],
-        [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfEs", f"--harness-out={out}", "harness/tests", "suites"],
+        [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfEs", f"--harness-out={out}", "tests", "suites"],
     ]
     for step in steps:
         print("+ " + " ".join(step), flush=True)

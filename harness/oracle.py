@@ -1,6 +1,6 @@
 """The behaviour oracle: the expected outcome of every cell of the matrix, as data.
 
-Two tables, each complete and non-overlapping over the matrix (``harness/tests/test_oracle.py`` proves
+Two tables, each complete and non-overlapping over the matrix (``tests/test_oracle.py`` proves
 it): ``BEHAVIOUR`` says what a cell does (runs, raises, warns and overrides, ...) and who owns the CUDA
 graph; ``STREAMS`` says on which stream its kernels must run. Every row cites its source: a section of
 docs/behaviour.md and the lines it rests on (W14 = the released 2.14.0 wheel's ``torch_tensorrt/`` files,

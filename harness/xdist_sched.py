@@ -9,7 +9,7 @@ the unit goes back to the front of the queue: the group stays together on the re
 A worker runs a test only once it knows the next one (or is told to stop). A replacement worker that is handed
 one unit holding a single test (what is left of a crashed unit) waits for ever, and so does the run; so when a
 worker joins later, every worker is offered work twice (pytest-xdist's own fix, pytest-dev/pytest-xdist#1328, is
-in no release yet: 3.8.0 hangs in about half of the crash runs of harness/tests/test_distributed.py).
+in no release yet: 3.8.0 hangs in about half of the crash runs of tests/test_distributed.py).
 
 Imported only when pytest-xdist runs the session (``pytest_xdist_make_scheduler`` in ``harness.plugin``).
 """

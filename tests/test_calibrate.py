@@ -13,7 +13,7 @@ import pytest
 
 from harness.calibrate import BASE_UNITS, plan, slots
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cli(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from harness.results import ResultsWriter
 from reports import render_run
 from reports.dashboard import build_dashboard, regressions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_run(path: Path, run_id: str, started: str, cases: dict[str, tuple[float, float]], seed: int = 0, n: int = 60,
@@ -194,7 +194,7 @@ def _tick_labels(runs, key):
 
 
 def test_dashboard_with_two_measured_runs_shows_insufficient_evidence(tmp_path):
-    from harness.tests.measured import UNITS, measure_runs
+    from tests.measured import UNITS, measure_runs
 
     runs = measure_runs(tmp_path / "runs", {"n1": {"spin": UNITS}, "n2": {"spin": UNITS}}, commits={"n1": "c1", "n2": "c1"})
     hdir = tmp_path / "h"

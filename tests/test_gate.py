@@ -16,9 +16,9 @@ from harness.errors import UsageError
 from harness.gate import DEFAULT_THRESHOLDS, INSUFFICIENT, Thresholds, compare, gate_exit
 from harness.history import add_to_history, load_history, load_run
 from harness.stats import t_two_sided_p, welch_t
-from harness.tests.measured import UNITS, measure_runs, units
+from tests.measured import UNITS, measure_runs, units
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CASE = "spin"
 
 

@@ -15,7 +15,7 @@ import pytest
 from harness import cli
 from harness.results import ResultsWriter, _crc
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

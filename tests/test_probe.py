@@ -14,7 +14,7 @@ import pytest
 from harness.probe import EnvReport, run_probe
 from harness.torchtrt_scan import scan_torch_tensorrt
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WHEEL = ROOT / ".harness-cache" / "wheels" / "torch_tensorrt_rtx-2.14.0" / "torch_tensorrt"
 
 

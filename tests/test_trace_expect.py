@@ -14,11 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.errors import UsageError
-from harness.tests.nsys_build import Program, write_export
+from tests.nsys_build import Program, write_export
 from harness.trace.expect import RULES, check, parse_expectation
 from harness.trace.nsys import read_nsys
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 A, B = 281_000_000_100, 281_000_000_200  # globalTid of the two application threads
 PRIMARY, GREEN = 1, 5
 
@@ -143,7 +143,7 @@ def test_parse_refuses_unknown_rules(glob, rule):
         parse_expectation(f"{glob}={rule}")
 
 
-APP_EXPORT = ROOT / "harness" / "tests" / "fixtures" / "app-green.nsys.sqlite.gz"  # `bash .ci/gpu-nsys-app OUT DEBS`
+APP_EXPORT = ROOT / "tests" / "fixtures" / "app-green.nsys.sqlite.gz"  # `bash .ci/gpu-nsys-app OUT DEBS`
 
 
 @pytest.mark.skipif(not APP_EXPORT.exists(), reason=f"{APP_EXPORT.name} not recorded yet: run .ci/gpu-nsys-app on a GPU host")

@@ -19,7 +19,7 @@ from harness.expect.contract import AnyOf, AtLeast, Contains, ContractChildError
 from harness.expect.contract_run import COMPLETE, SCHEMA, missing_reason, read_observation, run_child, torch_reason
 
 IDS = [e.id for e in contract.EXPECTATIONS]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _wheel_root() -> Path | None:

@@ -19,7 +19,7 @@ from harness.trace.nsys import read_nsys
 from harness.trace.verdict import attribute, verdicts
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

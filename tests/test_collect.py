@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "tensorrt_rtx", "torch_tensorrt", "cupti", "cuda.bindings")
 SCRIPT = f"""
 import json, sys, time, pytest

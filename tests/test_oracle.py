@@ -33,7 +33,7 @@ def test_no_dead_rows():
         assert any(srow.matches(c) for c in CELLS), srow
 
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WHEEL = ROOT / ".harness-cache/wheels/torch_tensorrt_rtx-2.14.0/torch_tensorrt"
 DOC_REF = re.compile(r"docs/behaviour\.md#([a-z0-9-]+)")
 W14_REF = re.compile(r"W14 ([\w/]+\.py):((?:\d+(?:-\d+)?,?)+)")

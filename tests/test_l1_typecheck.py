@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WHEEL = ROOT / ".harness-cache/wheels/torch_tensorrt_rtx-2.14.0/torch_tensorrt"
 STUBS = ROOT / ".harness-cache/stubs/tensorrt_rtx_bindings"
 

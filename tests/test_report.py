@@ -20,7 +20,7 @@ from reports.markdown import render_markdown
 from reports.sections import METRICS, SHOWN
 from reports.tables import build_tables, fmt
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CPU_MAIN_JOB = Path(__file__).parent / "fixtures" / "cpu-main-job.results.jsonl.gz"  # `harness run` on a 2-core CPU host
 
 

@@ -14,7 +14,7 @@ from harness.distributed import affinity_problems, assign, check_gpus_exist, gro
 from harness.errors import UsageError
 from harness.results import read_results
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("xdist", reason="pytest-xdist is not installed: pip install '.[dev]'")
 
 SUITE = textwrap.dedent("""

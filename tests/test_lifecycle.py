@@ -16,7 +16,7 @@ import pytest
 
 from harness.results import read_results
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SUITE = textwrap.dedent("""
     import os
     import time

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 OUTSIDE = ("../" + "shared", "../" + "seeds")  # spelled in two parts so this file does not match itself
 SKIP_DIRS = {".git", ".venv", ".harness-cache", "out", "__pycache__", ".mypy_cache", ".ruff_cache"}
 
@@ -41,7 +41,7 @@ def test_no_file_refers_outside_the_repository():
 
 def test_the_check_flags_an_outside_reference(tmp_path):
     """Negative control: a file citing the outside path is reported with its line."""
-    bad = ROOT / "harness" / "tests" / f".tmp-outside-{tmp_path.name}.md"
+    bad = ROOT / "tests" / f".tmp-outside-{tmp_path.name}.md"
     bad.write_text("ok\nsee " + OUTSIDE[0] + "/spec/x.md\n")
     try:
         hits = outside_references([bad])
