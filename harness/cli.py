@@ -248,7 +248,7 @@ def cmd_test() -> int:
 def _test_steps(out: str) -> int:
     py = sys.executable
     steps = [
-        [py, "-m", "ruff", "check", "harness", "models", "reports", "suites", "conftest.py"],
+        [py, "-m", "ruff", "check", "harness", "models", "reports", "suites", "tests", "conftest.py"],
         [py, "-m", "mypy"],
         [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfEs", f"--harness-out={out}", "tests", "suites"],
     ]

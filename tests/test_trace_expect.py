@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.errors import UsageError
-from tests.nsys_build import Program, write_export
 from harness.trace.expect import RULES, check, parse_expectation
 from harness.trace.nsys import read_nsys
+from tests.nsys_build import Program, write_export
 
 ROOT = Path(__file__).resolve().parents[1]
 A, B = 281_000_000_100, 281_000_000_200  # globalTid of the two application threads
