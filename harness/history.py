@@ -125,13 +125,17 @@ def case_rounds(case: dict[str, Any]) -> list[float]:
 
 
 def _from_dict(d: dict[str, Any], where: str) -> RunSummary:
-    if d.get("schema") not in READABLE_SCHEMAS:
-        raise SchemaVersionError(where, d.get("schema"), READABLE_SCHEMAS)
-    try:
-        return RunSummary(str(d["run_id"]), str(d["started"]), dict(d.get("meta", {})), dict(d["cases"]))
-    except (KeyError, TypeError) as exc:
-        raise ResultsError(f"history file {where!r} lacks {exc}. Fix: re-add the run with "
-                           "`python -m harness history add RESULTS --dir DIR`") from None
+    schema = d.get("schema")
+    if isinstance(schema, bool) or schema not in READABLE_SCHEMAS:  # JSON true would compare equal to 1
+        raise SchemaVersionError(where, schema, READABLE_SCHEMAS)
+    fix = "Fix: re-add the run with `python -m harness history add RESULTS --dir DIR`"
+    missing = [k for k in ("run_id", "started", "cases") if k not in d]
+    if missing:
+        raise ResultsError(f"history file {where!r} lacks {', '.join(map(repr, missing))}. {fix}")
+    for key, value in (("cases", d["cases"]), ("meta", d.get("meta", {}))):
+        if not isinstance(value, dict):
+            raise ResultsError(f"history file {where!r}: {key!r} is {value!r}, a summary needs a JSON object there. {fix}")
+    return RunSummary(str(d["run_id"]), str(d["started"]), dict(d.get("meta", {})), dict(d["cases"]))
 
 
 def load_run(path: Path | str, allow_incomplete: bool = False) -> RunSummary:

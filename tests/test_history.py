@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import ResultsError, SchemaVersionError, UsageError
@@ -86,6 +86,8 @@ def test_schema_1_history_files_read_as_one_round(pair, tmp_path):
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
                     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["schema", "run_id", "started", "cases",
                                                                                          "meta", "x"]), c, max_size=5)))
+@example(doc={"schema": True, "cases": "0", "run_id": None, "started": None})  # true == 1, and cases not an object
+@example(doc={"schema": 2, "cases": {}, "meta": [], "run_id": "r", "started": "s"})
 def test_any_history_file_loads_or_is_refused_with_a_fix(tmp_path, doc):
     f = tmp_path / "any.json"
     f.write_text(json.dumps(doc))
