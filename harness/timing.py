@@ -46,7 +46,11 @@ HOST_BOUND = 0.9  # host time per iteration over device time per iteration at wh
 
 @dataclass(frozen=True)
 class TimingSpec:
-    """What is measured and how long to try."""
+    """What is measured and how long to try: ``warmup_s`` seconds and at least ``min_warmup_iters`` calls of
+    warm-up; then samples until the stop rule (module docstring) ends it, at ``min_samples`` at the earliest, at
+    ``max_samples`` or after ``max_time_s`` seconds at the latest, or once the RSE is under ``target_rse``
+    (a fraction). ``cold_l2``: flush the L2 before each iteration (GPU); ``batch``: on a GPU and without
+    ``cold_l2``, time iterations shorter than ``BATCH_BELOW_MS`` in batches (False: one iteration per sample)."""
 
     warmup_s: float = 0.2
     min_warmup_iters: int = 3
@@ -55,7 +59,7 @@ class TimingSpec:
     max_time_s: float = 2.0
     target_rse: float = 0.005
     cold_l2: bool = False
-    batch: bool = True  # False: one iteration per sample, however short
+    batch: bool = True
 
     def __post_init__(self) -> None:
         if self.min_samples < 2 or self.max_samples < self.min_samples:
