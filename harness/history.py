@@ -1,9 +1,11 @@
 """Run history: one versioned summary file per run, keyed by machine and GPU, and the merge of several folders.
 
-A summary keeps, per latency case (case id + batch), the raw samples and their p10/p50/p90/CV, the p50 of
-every round of the run (a run of the ``nightly`` profile measures each case in several rounds, each in a
-fresh process: the rounds live under ``RUN/rounds/*/results.jsonl``), plus the run's metadata. The run's
-p50 of a case is the median of its round p50s. The comparison of two runs lives in ``harness.gate``.
+A summary keeps, per latency case (case id + batch), the raw samples of all its rounds (a run of the ``nightly``
+profile measures each case in several rounds, each in a fresh process: the rounds live under
+``RUN/rounds/*/results.jsonl``), the p10 and p90 of those samples pooled, the CV of the first round's samples, the
+p50 of every round, the case's model, variant and stream, plus the run's metadata. The run's p50 of a case is the
+median of its round p50s. Statistics come from ``harness.stats.Samples``; the comparison of two runs lives in
+``harness.gate``.
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 (``reports.document``) rendered by ``reports.html`` like the report.
 
 Runs are grouped by GPU model ("no GPU" for CPU machines); nothing is compared across GPUs. In each group:
-the latest run against a baseline (classified by ``harness.gate.compare``, "insufficient evidence" shown with
-its reason), the regressions that step detection dates to a run (one series per machine and case, each
-linking to its trend), one trend plot per case (p50 with its p10-p90 band, one line per machine, x axis by
-date), and the table of runs (date, machine, run id, commit) that the plots' dates refer to.
+the latest run against a baseline (``--baseline RUN`` when that run is in the group, else the latest earlier run
+on the same machine, else the latest earlier run; classified by ``harness.gate.compare``, "insufficient
+evidence" shown with its reason), the regressions that step detection dates to a run (one series per machine
+and case, each linking to its trend), one trend plot per case (p50 with its p10-p90 band, one line per machine,
+x axis by date), and the table of runs (date, machine, run id, commit, rounds) that the plots' dates refer to.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Saved results -> the report's tables (pandas). Every number shown comes from a record, unchanged."""
+"""Saved results -> the report's tables (pandas). Every number shown is a record's value, unchanged, or derived
+from records in the open: a latency record's statistics from its raw samples when it stores none
+(``harness.stats.Samples``), the speed-up against the eager row, and an eager row's device floor (the CUDA-graph
+row's p50) and host overhead (its p50 minus that floor)."""
 
 from __future__ import annotations
 
