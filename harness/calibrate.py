@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.stats import Samples
 from harness.timing import Measurement, TimingSpec, measure
 
 KINDS = ("cpu-eager", "gpu-eager", "gpu-graph")
@@ -111,14 +112,16 @@ def write_round(path: Path, run_id: str, kind: str, units: int, m: Measurement, 
 
 def _worker(specs: list[tuple[str, int]]) -> int:
     """Set up one workload per (kind, units), say "ready", wait for "go" on stdin, measure one round of each
-    in turn, print each as a JSON line. The kinds of one worker differ: its rounds are never compared."""
+    in turn, print each as a JSON line (the measurement's fields, its samples as "samples", and the GPU name). The
+    kinds of one worker differ: its rounds are never compared."""
     loads = [(kind, *workload(kind, units)) for kind, units in specs]
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         return 1
     for kind, fn, stream, gpu in loads:
         m = measure(fn, SPECS[kind], cuda_stream=stream)
-        print(json.dumps({"samples": list(m.samples_ms), "clock": m.clock, "gpu": gpu}), flush=True)
+        rest = {k: v for k, v in dataclasses.asdict(m).items() if k != "samples_ms"}  # clock, warm-up, block time, ...
+        print(json.dumps({"samples": list(m.samples_ms), **rest, "gpu": gpu}), flush=True)
     return 0
 
 
@@ -252,8 +255,9 @@ def execute(jobs: list[Job], out: Path, batch: int, budget_s: float, commit: str
                 lines = out_text.strip().splitlines()[-len(group):]
                 for j, text in zip(group, lines, strict=True):
                     d = json.loads(text)
-                    m = Measurement(tuple(d["samples"]), d["clock"], 0, math.nan)
-                    write_round(run_path(out, j), f"{j.kind}-{j.run}", j.kind, j.units, m, d["gpu"], commit)
+                    gpu = d.pop("gpu")
+                    m = Measurement(samples_ms=tuple(d.pop("samples")), **d)  # the worker's measurement, whole
+                    write_round(run_path(out, j), f"{j.kind}-{j.run}", j.kind, j.units, m, gpu, commit)
                     done += 1
         finally:
             for pr in procs:
@@ -309,7 +313,7 @@ def evaluate(out: Path, kind: str, pairs: int, ab_pairs: int, slowdowns: tuple[f
         v = verdicts([(f"A{i:02d}", f"B{s:g}-{i:02d}") for i in range(ab_pairs)])
         detected[s] = (v.count("slower"), len(v))
     a_runs = [c for name, r in runs.items() if name.startswith("A") for c in r.cases.values()]
-    cvs = [statistics.stdev(case_rounds(c)) / statistics.fmean(case_rounds(c)) * 100 for c in a_runs if len(case_rounds(c)) > 1]
+    cvs = [Samples(case_rounds(c)).cv * 100 for c in a_runs if len(case_rounds(c)) > 1]
     return KindResult(kind, len(aa), aa.count("slower"), aa.count("faster"), detected,
                       statistics.median(cvs) if cvs else math.nan,
                       statistics.median(float(c["cv"]) * 100 for c in a_runs) if a_runs else math.nan,

@@ -18,7 +18,8 @@ when its change exceeds max(``min_change``, ``cv_factor`` x between-run CV) and 
 the change is within that threshold; "insufficient evidence", with the reason, when neither source is there
 or the change is over the threshold without p < alpha. When base and head are the same code on the same
 machine and GPU, the comparison measures noise: it says so, and a statistically flagged case is reported
-as "insufficient evidence" (its evidence did not cover the noise), never as "slower".
+as "insufficient evidence" (its evidence did not cover the noise), never as "slower". A case only HEAD has is
+"new", one only BASE has "gone" (``gate_exit`` refuses a HEAD that lacks cases of BASE unless allowed).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Run history: one versioned summary file per run, keyed by machine and GPU, and the merge of several folders.
 
-A summary keeps, per latency case (case id + batch), the raw samples and their p10/p50/p90/CV, the p50 of
-every round of the run (a run of the ``nightly`` profile measures each case in several rounds, each in a
-fresh process: the rounds live under ``RUN/rounds/*/results.jsonl``), plus the run's metadata. The run's
-p50 of a case is the median of its round p50s. The comparison of two runs lives in ``harness.gate``.
+A summary keeps, per latency case (case id + batch), the raw samples of all its rounds (a run of the ``nightly``
+profile measures each case in several rounds, each in a fresh process: the rounds live under
+``RUN/rounds/*/results.jsonl``), the p10 and p90 of those samples pooled, the CV of the first round's samples, the
+p50 of every round, the case's model, variant and stream, plus the run's metadata. The run's p50 of a case is the
+median of its round p50s. Statistics come from ``harness.stats.Samples``; the comparison of two runs lives in
+``harness.gate``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from typing import Any
 
 from harness.errors import ResultsError, SchemaVersionError, UsageError
 from harness.results import Results, read_results, require_complete, write_atomic
-from harness.stats import robust_sigma
-from harness.timing import Measurement
+from harness.stats import Samples, robust_sigma
 
 HISTORY_SCHEMA = 2
 READABLE_SCHEMAS = (1, 2)  # 1: no per-round p50s (read as one round), no machine / GPU keys of its own
@@ -109,12 +110,13 @@ def summarize(res: Results, rounds: list[Results] | None = None) -> RunSummary:
     per_round = [_latency(r) for r in [res, *rounds]]
     for key in sorted(per_round[0]):
         recs = [pr[key] for pr in per_round if key in pr]
-        ms = [Measurement(tuple(r["samples"]), str(r.get("clock", "")), 0, math.nan) for r in recs]
-        pooled = Measurement(tuple(x for m in ms for x in m.samples_ms), ms[0].clock, 0, math.nan)
+        ms = [Samples(r["samples"]) for r in recs]
+        samples = [x for r in recs for x in r["samples"]]  # as recorded, round after round
+        pooled = Samples(samples)
         first = recs[0]
-        s.cases[key] = {"p10": pooled.quantile(0.1), "p50": statistics.median(m.quantile(0.5) for m in ms),
-                        "p90": pooled.quantile(0.9), "cv": ms[0].cv, "n": pooled.n, "samples": list(pooled.samples_ms),
-                        "rounds": [m.quantile(0.5) for m in ms], "model": first.get("model"),
+        s.cases[key] = {"p10": pooled.quantile(0.1), "p50": statistics.median(m.p50 for m in ms),
+                        "p90": pooled.quantile(0.9), "cv": ms[0].cv, "n": pooled.n, "samples": samples,
+                        "rounds": [m.p50 for m in ms], "model": first.get("model"),
                         "variant": first.get("variant"), "stream": first.get("stream")}
     return s
 

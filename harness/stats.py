@@ -1,4 +1,10 @@
-"""Statistics for comparisons: the Mann-Whitney U test and step detection over a history.
+"""Sample statistics: one home for the numbers the timing engine, reports, history, gate and calibration show.
+
+``Samples``: a frozen set of latency samples, sorted once on construction. Its quantiles interpolate linearly
+between the closest ranks (position q x (n - 1) in the sorted samples: numpy's "linear", Python's
+``statistics.quantiles(method="inclusive")``); mean, sample standard deviation, CV (std / mean), relative
+standard error of the mean (RSE, std / sqrt(n) / mean), IQR, min and max. ``rse`` is the same RSE of a plain
+list (the stop rule of the timing loop asks it of a list that grows every round).
 
 Mann-Whitney U: two-sided, normal approximation with tie correction and continuity correction (the
 harness compares samples of 20 and more, where the approximation holds).
@@ -17,7 +23,84 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from harness.errors import UsageError
+
+
+@dataclass(frozen=True, init=False)
+class Samples:
+    """Samples (any order in, ascending kept): sorted once here, so no statistic sorts again. Empty: NaN
+    statistics (RSE infinite)."""
+
+    values: tuple[float, ...]  # ascending
+
+    def __init__(self, values: Iterable[float]) -> None:
+        object.__setattr__(self, "values", tuple(sorted(values)))
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    def quantile(self, q: float) -> float:
+        """Linear interpolation between the closest ranks: position ``q * (n - 1)`` of the sorted samples."""
+        if not 0.0 <= q <= 1.0:
+            raise UsageError("quantile", q, "needs 0 <= q <= 1", "pass a fraction, e.g. 0.5 for the median")
+        s = self.values
+        if not s:
+            return math.nan
+        pos = q * (len(s) - 1)
+        lo, hi = math.floor(pos), math.ceil(pos)
+        return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+    @property
+    def p50(self) -> float:
+        return self.quantile(0.5)
+
+    @property
+    def iqr(self) -> float:
+        return self.quantile(0.75) - self.quantile(0.25)
+
+    @property
+    def min(self) -> float:
+        return self.values[0] if self.values else math.nan
+
+    @property
+    def max(self) -> float:
+        return self.values[-1] if self.values else math.nan
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values) if self.values else math.nan
+
+    @property
+    def stdev(self) -> float:
+        """Sample standard deviation (n - 1); NaN under 2 samples."""
+        return statistics.stdev(self.values) if self.n >= 2 else math.nan
+
+    @property
+    def cv(self) -> float:
+        """Coefficient of variation, std / mean; NaN under 2 samples or at a zero mean."""
+        return self.stdev / self.mean if self.n >= 2 and self.mean != 0 else math.nan
+
+    @property
+    def rse(self) -> float:
+        return rse(self.values)
+
+    def summary(self) -> dict[str, float]:
+        """p10, p50, p90, p95, p99, mean, min, max, cv, iqr and n, the keys a latency record's ``stats`` starts with."""
+        return {"p10": self.quantile(0.10), "p50": self.quantile(0.50), "p90": self.quantile(0.90),
+                "p95": self.quantile(0.95), "p99": self.quantile(0.99), "mean": self.mean, "min": self.min,
+                "max": self.max, "cv": self.cv, "iqr": self.iqr, "n": float(self.n)}
+
+
+def rse(samples: Sequence[float]) -> float:
+    """Relative standard error of the mean, std / sqrt(n) / mean; infinite under 2 samples or at a mean <= 0."""
+    if len(samples) < 2:
+        return math.inf
+    mean = statistics.fmean(samples)
+    return statistics.stdev(samples) / math.sqrt(len(samples)) / mean if mean > 0 else math.inf
 
 
 def _ranks(values: list[float]) -> tuple[list[float], float]:

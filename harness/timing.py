@@ -1,7 +1,9 @@
 """Latency measurement: a frozen ``TimingSpec`` (how to measure) apart from a ``Measurement`` (raw samples).
 
 On a GPU the loop runs in rounds. Inside a round every sample is bracketed by a pair of CUDA events
-(percentiles) and the whole round by one more pair (throughput, free of per-iteration overhead). A sample is
+(percentiles) and the whole round by one more pair (``block_ms_per_iter``: the round's device wall time per
+iteration, the sample events and any gaps between samples included, and with ``cold_l2`` the L2 flushes too:
+then it is no throughput figure). A sample is
 one iteration, or, for an iteration shorter than ``BATCH_BELOW_MS`` of device time, a batch of iterations lasting
 about ``BATCH_TARGET_MS`` divided by its length (nvbench's batched timing: the event pair's own cost and
 resolution stop dominating; percentiles are then of batch means, and ``iters_per_sample`` says so); events
@@ -9,13 +11,15 @@ are created and primed before the round, the garbage collector is off during it,
 open it (so the device has queued work while the host enqueues the first timed one), and the host
 synchronises only between rounds, to decide whether to stop. Warm-up runs on the measured stream and is
 drained before the first round.
-Optionally an L2 flush (a write of twice the L2 size) runs before each iteration, outside its event
-pair ("cold" mode). On the CPU the host clock times each call.
+Optionally an L2 flush (a write of twice the L2 size) runs before each iteration, outside its sample's event
+pair but inside the round's ("cold" mode; a sample is then one iteration, never a batch). On the CPU the host
+clock times each call, and ``block_ms_per_iter`` is the mean sample.
 
 Stopping: after ``min_samples``, when the relative standard error of the mean (std / sqrt(n) / mean)
 drops under ``target_rse`` — the part of the spread that more samples can shrink — or ``max_time_s``
 or ``max_samples`` is reached. The coefficient of variation (std / mean) is reported, and a measurement
-whose CV exceeds 2.5 % is flagged noisy.
+whose CV exceeds 2.5 % is flagged noisy. The statistics themselves (quantiles, CV, RSE) are those of
+``harness.stats.Samples``, which a ``Measurement`` builds once (``sample_stats``).
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from harness.errors import UsageError
+from harness.stats import Samples, rse
 
 NOISE_CV = 0.025
 LEAD_IN = 3  # untimed calls that open each CUDA round
@@ -40,7 +46,11 @@ HOST_BOUND = 0.9  # host time per iteration over device time per iteration at wh
 
 @dataclass(frozen=True)
 class TimingSpec:
-    """What is measured and how long to try."""
+    """What is measured and how long to try: ``warmup_s`` seconds and at least ``min_warmup_iters`` calls of
+    warm-up; then samples until the stop rule (module docstring) ends it, at ``min_samples`` at the earliest, at
+    ``max_samples`` or after ``max_time_s`` seconds at the latest, or once the RSE is under ``target_rse``
+    (a fraction). ``cold_l2``: flush the L2 before each iteration (GPU); ``batch``: on a GPU and without
+    ``cold_l2``, time iterations shorter than ``BATCH_BELOW_MS`` in batches (False: one iteration per sample)."""
 
     warmup_s: float = 0.2
     min_warmup_iters: int = 3
@@ -49,7 +59,7 @@ class TimingSpec:
     max_time_s: float = 2.0
     target_rse: float = 0.005
     cold_l2: bool = False
-    batch: bool = True  # False: one iteration per sample, however short
+    batch: bool = True
 
     def __post_init__(self) -> None:
         if self.min_samples < 2 or self.max_samples < self.min_samples:
@@ -77,13 +87,13 @@ class Measurement:
     iters_per_sample: int = 1  # > 1: each sample is the mean of this many back-to-back iterations
     target_rse: float = math.nan  # the precision the stop rule aimed at
 
+    @cached_property
+    def sample_stats(self) -> Samples:
+        """The samples' statistics (sorted once, on first use)."""
+        return Samples(self.samples_ms)
+
     def quantile(self, q: float) -> float:
-        s = sorted(self.samples_ms)
-        if not s:
-            return math.nan
-        pos = q * (len(s) - 1)
-        lo, hi = math.floor(pos), math.ceil(pos)
-        return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+        return self.sample_stats.quantile(q)
 
     @property
     def n(self) -> int:
@@ -91,15 +101,15 @@ class Measurement:
 
     @property
     def mean(self) -> float:
-        return statistics.fmean(self.samples_ms) if self.samples_ms else math.nan
+        return self.sample_stats.mean
 
     @property
     def cv(self) -> float:
-        return statistics.stdev(self.samples_ms) / self.mean if self.n >= 2 else math.nan
+        return self.sample_stats.cv
 
     @property
     def iqr(self) -> float:
-        return self.quantile(0.75) - self.quantile(0.25)
+        return self.sample_stats.iqr
 
     @property
     def noisy(self) -> bool:
@@ -108,7 +118,7 @@ class Measurement:
     def noise_reasons(self) -> list[str]:
         """Why this number may not be trusted: each reason with the numbers that show it; empty when none applies."""
         reasons = []
-        got = rse(list(self.samples_ms))
+        got = self.sample_stats.rse
         if self.stopped == "time" and got > self.target_rse:
             reasons.append(f"time limit reached before the precision target (RSE {got:.2%} > {self.target_rse:.2%} "
                            f"after {self.n} samples)")
@@ -122,20 +132,12 @@ class Measurement:
         return reasons
 
     def stats(self) -> dict[str, float]:
+        """The samples' summary (``Samples.summary``), then how they were taken."""
         return {
-            "p10": self.quantile(0.10), "p50": self.quantile(0.50), "p90": self.quantile(0.90),
-            "p95": self.quantile(0.95), "p99": self.quantile(0.99), "mean": self.mean, "min": min(self.samples_ms),
-            "max": max(self.samples_ms), "cv": self.cv, "iqr": self.iqr, "n": float(self.n),
+            **self.sample_stats.summary(),
             "block_ms_per_iter": self.block_ms_per_iter, "first_call_ms": self.first_call_ms,
             "host_loop_us": self.host_loop_us, "iters_per_sample": float(self.iters_per_sample),
         }
-
-
-def rse(samples: list[float]) -> float:
-    if len(samples) < 2:
-        return math.inf
-    mean = statistics.fmean(samples)
-    return statistics.stdev(samples) / math.sqrt(len(samples)) / mean if mean > 0 else math.inf
 
 
 def _stop(samples: list[float], spec: TimingSpec, deadline: float) -> str:

@@ -16,7 +16,7 @@ from reports.tables import build_tables
 
 
 def render_run(results: Path | str, out_dir: Path | None = None, salvage: bool = False) -> list[Path]:
-    """Render report.md, report.html and plots/ next to the results file (or into ``out_dir``)."""
+    """Render report.md, report.html, plots/ and benchmark.json next to the results file (or into ``out_dir``)."""
     res = read_results(results, salvage=salvage)
     out = out_dir or Path(res.path).parent
     tables = build_tables(res)

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
-import statistics
 from typing import Any
 
 from harness.results import Results
-from harness.timing import Measurement
+from harness.stats import Samples
 
 
 def _stats(samples_ms: list[float]) -> dict[str, Any]:
     s = [x / 1e3 for x in samples_ms]  # pytest-benchmark works in seconds
-    m = Measurement(tuple(s), "", 0, math.nan)
+    m = Samples(s)
     q1, q3 = m.quantile(0.25), m.quantile(0.75)
     iqr = q3 - q1
-    mean = statistics.fmean(s)
-    std = statistics.stdev(s) if len(s) > 1 else 0.0
+    mean = m.mean
+    std = m.stdev if m.n > 1 else 0.0
     return {
-        "min": min(s), "max": max(s), "mean": mean, "stddev": std, "rounds": len(s), "median": m.quantile(0.5),
+        "min": m.min, "max": m.max, "mean": mean, "stddev": std, "rounds": m.n, "median": m.p50,
         "iqr": iqr, "q1": q1, "q3": q3,
         "iqr_outliers": sum(x < q1 - 1.5 * iqr or x > q3 + 1.5 * iqr for x in s),
         "stddev_outliers": sum(abs(x - mean) > std for x in s),

@@ -1,20 +1,19 @@
-"""The nightly dashboard: a self-contained static page built from a history folder.
+"""The nightly dashboard: a self-contained static page built from a history folder, as a document
+(``reports.document``) rendered by ``reports.html`` like the report.
 
 Runs are grouped by GPU model ("no GPU" for CPU machines); nothing is compared across GPUs. In each group:
-the latest run against a baseline (classified by ``harness.gate.compare``, "insufficient evidence" shown with
-its reason), the regressions that step detection dates to a run (one series per machine and case, each
-linking to its trend), one trend plot per case (p50 with its p10-p90 band, one line per machine, x axis by
-date), and the table of runs (date, machine, run id, commit) that the plots' dates refer to.
+the latest run against a baseline (``--baseline RUN`` when that run is in the group, else the latest earlier run
+on the same machine, else the latest earlier run; classified by ``harness.gate.compare``, "insufficient
+evidence" shown with its reason), the regressions that step detection dates to a run (one series per machine
+and case, each linking to its trend), one trend plot per case (p50 with its p10-p90 band, one line per machine,
+x axis by date), and the table of runs (date, machine, run id, commit, rounds) that the plots' dates refer to.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,8 @@ from harness.gate import DEFAULT_THRESHOLDS, CaseComparison, Thresholds, compare
 from harness.history import RunSummary, between_run_sigma, load_history
 from harness.results import write_atomic
 from harness.stats import detect_steps
-from reports.html import _CSS
+from reports.document import Block, Cell, Details, Image, Section, Span, Table, Text
+from reports.html import render_html
 
 MIN_STEP_RUNS = 5  # fewer runs of a case on one machine: no step detection (two runs always "differ")
 
@@ -132,23 +132,16 @@ def trend_png(runs: list[RunSummary], key: str) -> bytes:
     return buf.getvalue()
 
 
-def _table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
-    """Cells are HTML already (escaped by the caller)."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _key_link(gpu: str, key: str) -> Text:
+    return Text((Span(key, "link", f"#{trend_anchor(gpu, key)}"),))
 
 
-def _e(x: object) -> str:
-    return html.escape(str(x))
-
-
-def _comparison_rows(gpu: str, rows: tuple[CaseComparison, ...]) -> list[tuple[str, ...]]:
-    out: list[tuple[str, ...]] = []
+def _comparison_rows(gpu: str, rows: tuple[CaseComparison, ...]) -> list[tuple[Cell, ...]]:
+    out: list[tuple[Cell, ...]] = []
     for r in rows:
-        verdict = f"<b>{_e(r.verdict)}</b>" + (f"<br><small>{_e(r.reason)}</small>" if r.reason else "")
-        out.append((f"<a href='#{trend_anchor(gpu, r.key)}'>{_e(r.key)}</a>", f"{r.base_p50:.4f}", f"{r.head_p50:.4f}",
-                    f"{r.change * 100:+.2f}%", f"{r.p_value:.2g}", f"{r.threshold * 100:.1f}%", _e(r.evidence), verdict))
+        verdict = Text((Span(r.verdict, "strong"), *((Span(r.reason, "note"),) if r.reason else ())))
+        out.append((_key_link(gpu, r.key), f"{r.base_p50:.4f}", f"{r.head_p50:.4f}", f"{r.change * 100:+.2f}%",
+                    f"{r.p_value:.2g}", f"{r.threshold * 100:.1f}%", r.evidence, verdict))
     return out
 
 
@@ -163,42 +156,67 @@ def _pick_base(group: list[RunSummary], head: RunSummary, baseline: str | None) 
     return pool[-1] if pool else None
 
 
-def _group_html(gpu: str, group: list[RunSummary], baseline: str | None, t: Thresholds) -> list[str]:
+def _latest(gpu: str, group: list[RunSummary], baseline: str | None, t: Thresholds) -> list[Block]:
     head = group[-1]
     base = _pick_base(group, head, baseline)
-    parts = [f"<h2 id='{trend_anchor(gpu, '')}'>GPU: {_e(gpu)}</h2>",
-             f"<p>{len(group)} run(s) on {len({r.machine for r in group})} machine(s) with this GPU.</p>"]
     if base is None:
-        parts.append(f"<p>One run only ({_e(head.run_id)}): nothing to compare it with yet.</p>")
-    else:
-        c = compare(base, head, t, history=group)
-        parts.append(f"<h3>Latest against baseline</h3><p>latest {_e(head.run_id)} ({_e(head.started)}, {_e(head.machine)}, "
-                     f"commit {_e(head.commit[:12])}) against {_e(base.run_id)} ({_e(base.started)}, {_e(base.machine)}, "
-                     f"commit {_e(base.commit[:12])}).</p>")
-        if c.noise_check:
-            parts.append(f"<p><b>Noise check:</b> {_e(c.noise_check)}.</p>")
-        parts.append(_table(("case", "baseline p50 (ms)", "latest p50 (ms)", "change", "p", "threshold", "evidence", "verdict"),
-                            _comparison_rows(gpu, c.rows)))
+        return [f"One run only ({head.run_id}): nothing to compare it with yet."]
+    c = compare(base, head, t, history=group)
+    blocks: list[Block] = [f"latest {head.run_id} ({head.started}, {head.machine}, commit {head.commit[:12]}) against "
+                           f"{base.run_id} ({base.started}, {base.machine}, commit {base.commit[:12]})."]
+    if c.noise_check:
+        blocks.append(Text((Span("Noise check:", "strong"), f" {c.noise_check}.")))
+    cols = ("case", "baseline p50 (ms)", "latest p50 (ms)", "change", "p", "threshold", "evidence", "verdict")
+    return [*blocks, Table(cols, tuple(_comparison_rows(gpu, c.rows)))]
+
+
+def _regressions(gpu: str, group: list[RunSummary], t: Thresholds) -> Block:
     regs = regressions(group, t)
-    parts.append("<h3>Regressions</h3>")
-    if regs:
-        cols = ("case", "machine", "first slow run", "started", "commit", "before (ms)", "after (ms)", "change", "note")
-        parts.append(_table(cols,
-                            [(f"<a href='#{g.anchor}'>{_e(g.key)}</a>", _e(g.machine), _e(g.run_id), _e(g.started),
-                              _e(g.commit), f"{g.before_ms:.4f}", f"{g.after_ms:.4f}", f"{g.change * 100:+.1f}%", _e(g.note))
-                             for g in regs]))
-    else:
-        parts.append(f"<p>No step up larger than max({t.min_change * 100:.0f}%, {t.cv_factor:g} x run-to-run spread) in any "
-                     f"case's history on one machine (step detection needs {MIN_STEP_RUNS} runs of a case on a machine).</p>")
-    parts.append("<h3>Trends</h3>")
+    if not regs:
+        return (f"No step up larger than max({t.min_change * 100:.0f}%, {t.cv_factor:g} x run-to-run spread) in any "
+                f"case's history on one machine (step detection needs {MIN_STEP_RUNS} runs of a case on a machine).")
+    cols = ("case", "machine", "first slow run", "started", "commit", "before (ms)", "after (ms)", "change", "note")
+    return Table(cols, tuple((_key_link(gpu, g.key), g.machine, g.run_id, g.started, g.commit, f"{g.before_ms:.4f}",
+                              f"{g.after_ms:.4f}", f"{g.change * 100:+.1f}%", g.note) for g in regs))
+
+
+def _group(gpu: str, group: list[RunSummary], baseline: str | None, t: Thresholds,
+           images: dict[str, bytes]) -> list[Section]:
+    """The sections of one GPU model; its trend plots go into ``images``."""
+    anchor = trend_anchor(gpu, "")
+    slug = anchor.removeprefix("trend-")
+    trends = Section("Trends", f"trends-{slug}", level=3)
     for key in sorted({k for r in group for k in r.cases}):
-        b64 = base64.b64encode(trend_png(group, key)).decode()
-        parts.append(f"<figure id='{trend_anchor(gpu, key)}'><img alt='{_e(key)}' src='data:image/png;base64,{b64}'></figure>")
-    rows = [(_e(r.started), _e(r.machine), _e(r.run_id), _e(r.commit[:12]), _e(r.meta.get("rounds", 1)))
-            for r in reversed(group)]
-    parts.append(f"<details><summary>Runs ({len(group)}), newest first</summary>"
-                 + _table(("started (UTC)", "machine", "run", "commit", "rounds"), rows) + "</details>")
-    return parts
+        name = f"{trend_anchor(gpu, key)}.png"
+        images[name] = trend_png(group, key)
+        trends.add(Image(name, trend_anchor(gpu, key), key))
+    runs = tuple((r.started, r.machine, r.run_id, r.commit[:12], str(r.meta.get("rounds", 1))) for r in reversed(group))
+    trends.add(Details(f"Runs ({len(group)}), newest first", Table(("started (UTC)", "machine", "run", "commit", "rounds"), runs)))
+    return [Section(f"GPU: {gpu}", anchor).add(f"{len(group)} run(s) on {len({r.machine for r in group})} machine(s) "
+                                                "with this GPU."),
+            Section("Latest against baseline", f"latest-{slug}", level=3).add(*_latest(gpu, group, baseline, t)),
+            Section("Regressions", f"regressions-{slug}", level=3).add(_regressions(gpu, group, t)),
+            trends]
+
+
+def dashboard_document(runs: list[RunSummary], where: str, baseline: str | None = None,
+                       t: Thresholds = DEFAULT_THRESHOLDS) -> tuple[str, list[Section], dict[str, bytes]]:
+    """(title, sections, trend images) of the dashboard of ``runs`` (read from ``where``)."""
+    gpus = sorted({r.gpu for r in runs})
+    images: dict[str, bytes] = {}
+    intro = Section("Runs", "runs").add(
+        Text((f"{len(runs)} runs in {where}, {len(gpus)} GPU model(s): ",
+              *(x for i, g in enumerate(gpus) for x in ((", " if i else ""), Span(g, "link", f"#{trend_anchor(g, '')}"))),
+              ". Runs on different GPUs are never compared.")))
+    sections = [intro]
+    for gpu in gpus:
+        sections += _group(gpu, [r for r in runs if r.gpu == gpu], baseline, t, images)
+    sections.append(Section("Units", "units").add(
+        "Units: latency in milliseconds per forward call; a run's p50 is the median of its round p50s (in the "
+        "comparison table, disturbed rounds left out); change = latest p50 / baseline p50 - 1; p and evidence: "
+        "see `python -m harness compare`; a regression is a step up found by a piecewise-constant fit of one "
+        "machine's p50 history of a case, dated to its first run."))
+    return "Latency dashboard", sections, images
 
 
 def build_dashboard(history_dir: Path, out_dir: Path, baseline: str | None = None, t: Thresholds = DEFAULT_THRESHOLDS) -> Path:
@@ -208,18 +226,7 @@ def build_dashboard(history_dir: Path, out_dir: Path, baseline: str | None = Non
                          "add runs with `python -m harness history add RESULTS --dir DIR`")
     if baseline is not None and baseline not in {r.run_id for r in runs}:
         raise UsageError("baseline run", baseline, f"is not in {str(history_dir)!r}", f"pick one of {[r.run_id for r in runs]}")
-    gpus = sorted({r.gpu for r in runs})
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Latency dashboard</title><style>{_CSS}</style>"
-             "</head><body><h1>Latency dashboard</h1>",
-             f"<p>{len(runs)} runs in {_e(history_dir)}, {len(gpus)} GPU model(s): "
-             + ", ".join(f"<a href='#{trend_anchor(g, '')}'>{_e(g)}</a>" for g in gpus)
-             + ". Runs on different GPUs are never compared.</p>"]
-    for gpu in gpus:
-        parts += _group_html(gpu, [r for r in runs if r.gpu == gpu], baseline, t)
-    parts.append("<p>Units: latency in milliseconds per forward call; a run's p50 is the median of its round p50s (in the "
-                 "comparison table, disturbed rounds left out); change = latest p50 / baseline p50 - 1; p and evidence: "
-                 "see `python -m harness compare`; a regression is a step up found by a piecewise-constant fit of one "
-                 "machine's p50 history of a case, dated to its first run.</p></body></html>")
+    title, sections, images = dashboard_document(runs, str(history_dir), baseline, t)
     page = out_dir / "index.html"
-    write_atomic(page, "".join(parts))
+    write_atomic(page, render_html(title, sections, images))
     return page

@@ -1,13 +1,17 @@
-"""The report as a renderer-neutral document: sections of blocks (text, tables, heatmaps, images, collapsed
-details). Markdown and HTML render the same document, so both always show the same numbers.
+"""Pages as renderer-neutral documents: sections (with a heading level) of blocks: paragraphs, tables, heatmaps,
+images, collapsed details. A paragraph or table cell is plain text or a ``Text`` of spans (links to anchors,
+strong words, notes). ``render_block`` dispatches a block to a ``Renderer`` (``reports.html``, ``reports.markdown``),
+so every page and every renderer shows the same numbers.
 
-``build_document`` assembles the sections in reading order from ``reports.sections.SECTIONS``; a new section is
-one more builder in that list, and a status line that belongs on the first screen is one more entry of
-``reports.sections.BANNERS``.
+Two pages are built as documents: the run report (``build_document`` assembles its sections in reading order from
+``reports.sections.SECTIONS``; a new section is one more builder in that list, and a status line that belongs on
+the first screen is one more entry of ``reports.sections.BANNERS``) and the nightly dashboard
+(``reports.dashboard``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,9 +25,29 @@ STATES: dict[str, str] = {"passed": "passed", "raised": "raised as expected", "f
 
 
 @dataclass(frozen=True)
+class Span:
+    """Marked-up words: a ``link`` (``href``: an anchor ``#...`` of the page or a file next to it), ``strong``, or a
+    ``note``, a remark on what precedes it (HTML: small, on a line of its own; Markdown: in parentheses)."""
+
+    text: str
+    style: Literal["link", "strong", "note"]
+    href: str = ""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A paragraph or table cell of plain words and spans."""
+
+    spans: tuple[str | Span, ...]
+
+
+Cell = str | Text
+
+
+@dataclass(frozen=True)
 class Table:
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[Cell, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -53,10 +77,35 @@ class Details:
 
 @dataclass(frozen=True)
 class Image:
-    name: str  # file name of a PNG in plots/
+    name: str  # file name of the PNG (the report writes it to plots/; HTML embeds it)
+    anchor: str = ""  # an id links can point at
+    alt: str = ""  # what the image shows in words (default: its name)
 
 
-Block = str | Table | Heatmap | Details | Image
+Block = str | Text | Table | Heatmap | Details | Image
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """One output format: a function per kind of block (``text``: a paragraph)."""
+
+    text: Callable[[Cell], str]
+    table: Callable[[Table], str]
+    heatmap: Callable[[Heatmap], str]
+    details: Callable[[Details], str]
+    image: Callable[[Image], str]
+
+
+def render_block(b: Block, r: Renderer) -> str:
+    if isinstance(b, str | Text):
+        return r.text(b)
+    if isinstance(b, Table):
+        return r.table(b)
+    if isinstance(b, Heatmap):
+        return r.heatmap(b)
+    if isinstance(b, Details):
+        return r.details(b)
+    return r.image(b)
 
 
 @dataclass
@@ -64,6 +113,7 @@ class Section:
     title: str
     anchor: str
     blocks: list[Block] = field(default_factory=list)
+    level: int = 2  # heading level: 2 a top-level section (listed in the page's navigation), 3 a subsection
 
     def add(self, *blocks: Block) -> Section:
         self.blocks.extend(blocks)

@@ -1,11 +1,12 @@
-"""Self-contained HTML renderer: styles inline, plots embedded as base64 PNG, no script."""
+"""Self-contained HTML renderer of a document (the report, the dashboard): styles inline, images embedded as base64
+PNG, no script."""
 
 from __future__ import annotations
 
 import base64
 import html
 
-from reports.document import STATES, Block, Details, Heatmap, Section, Table
+from reports.document import STATES, Cell, Heatmap, Image, Renderer, Section, Span, Table, render_block
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}
 table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:13px}
@@ -24,11 +25,25 @@ def _is_num(text: str) -> bool:
     return text.replace(",", "").replace(".", "", 1).replace("%", "").replace("x", "").lstrip("-").isdigit()
 
 
+def span_html(s: str | Span) -> str:
+    if isinstance(s, str):
+        return html.escape(s)
+    if s.style == "link":
+        return f"<a href='{html.escape(s.href, quote=True)}'>{html.escape(s.text)}</a>"
+    if s.style == "strong":
+        return f"<b>{html.escape(s.text)}</b>"
+    return f"<br><small>{html.escape(s.text)}</small>"
+
+
+def cell_html(c: Cell) -> str:
+    return html.escape(c) if isinstance(c, str) else "".join(span_html(s) for s in c.spans)
+
+
 def table_html(t: Table) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
     body = "".join(
-        "<tr>" + "".join(f'<td class="num">{html.escape(c)}</td>' if _is_num(c) else f"<td>{html.escape(c)}</td>"
-                         for c in row) + "</tr>" for row in t.rows)
+        "<tr>" + "".join(f'<td class="num">{html.escape(c)}</td>' if isinstance(c, str) and _is_num(c)
+                         else f"<td>{cell_html(c)}</td>" for c in row) + "</tr>" for row in t.rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -43,27 +58,24 @@ def heatmap_html(h: Heatmap) -> str:
             f"<table class='heat'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></figure>")
 
 
-def block_html(b: Block, images: dict[str, bytes]) -> str:
-    if isinstance(b, str):
-        return f"<p>{html.escape(b)}</p>"
-    if isinstance(b, Table):
-        return table_html(b)
-    if isinstance(b, Heatmap):
-        return heatmap_html(b)
-    if isinstance(b, Details):
-        return f"<details><summary>{html.escape(b.summary)}</summary>{table_html(b.table)}</details>"
-    b64 = base64.b64encode(images[b.name]).decode()
-    return f"<figure><img alt='{html.escape(b.name)}' src='data:image/png;base64,{b64}'></figure>"
+def image_html(i: Image, images: dict[str, bytes]) -> str:
+    b64 = base64.b64encode(images[i.name]).decode()
+    anchor = f" id='{html.escape(i.anchor, quote=True)}'" if i.anchor else ""
+    return f"<figure{anchor}><img alt='{html.escape(i.alt or i.name, quote=True)}' src='data:image/png;base64,{b64}'></figure>"
 
 
 def render_html(title: str, sections: list[Section], images: dict[str, bytes]) -> str:
-    nav = " ".join(f"<a href='#{s.anchor}'>{html.escape(s.title)}</a>" for s in sections)
+    """The page: title, navigation over the top-level sections, then every section in order; ``images``: the PNG
+    bytes of each ``Image`` block's name, embedded in the page."""
+    r = Renderer(lambda t: f"<p>{cell_html(t)}</p>", table_html, heatmap_html,
+                 lambda d: f"<details><summary>{html.escape(d.summary)}</summary>{table_html(d.table)}</details>",
+                 lambda i: image_html(i, images))
+    nav = " ".join(f"<a href='#{s.anchor}'>{html.escape(s.title)}</a>" for s in sections if s.level <= 2)
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1><nav>{nav}</nav>"]
     for s in sections:
-        parts.append(f"<section id='{s.anchor}'><h2>{html.escape(s.title)}</h2>")
-        parts += [block_html(b, images) for b in s.blocks]
+        parts.append(f"<section id='{s.anchor}'><h{s.level}>{html.escape(s.title)}</h{s.level}>")
+        parts += [render_block(b, r) for b in s.blocks]
         parts.append("</section>")
     parts.append("</body></html>")
     return "".join(parts)
-

@@ -1,8 +1,8 @@
-"""Markdown renderer of the report document."""
+"""Markdown renderer of a document (the report): images as links to ``plots/NAME``."""
 
 from __future__ import annotations
 
-from reports.document import STATES, Block, Details, Heatmap, Section, Table
+from reports.document import STATES, Cell, Heatmap, Renderer, Section, Span, Table, render_block
 
 MARKS = {"passed": "P", "raised": "R", "failed": "**F**", "absent": "·"}
 
@@ -11,9 +11,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def span_md(s: str | Span) -> str:
+    if isinstance(s, str):
+        return s
+    return {"link": f"[{s.text}]({s.href})", "strong": f"**{s.text}**", "note": f" ({s.text})"}[s.style]
+
+
+def cell_md(c: Cell) -> str:
+    return c if isinstance(c, str) else "".join(span_md(s) for s in c.spans)
+
+
 def table_md(t: Table) -> str:
     lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
+    lines += ["| " + " | ".join(_cell(cell_md(c)) for c in row) + " |" for row in t.rows]
     return "\n".join(lines)
 
 
@@ -24,22 +34,16 @@ def heatmap_md(h: Heatmap) -> str:
     return f"**{h.caption}** ({legend})\n\n" + table_md(Table((h.row_header, *h.columns), rows))
 
 
-def block_md(b: Block) -> str:
-    if isinstance(b, str):
-        return b
-    if isinstance(b, Table):
-        return table_md(b)
-    if isinstance(b, Heatmap):
-        return heatmap_md(b)
-    if isinstance(b, Details):
-        return f"<details><summary>{b.summary}</summary>\n\n{table_md(b.table)}\n\n</details>"
-    return f"![{b.name}](plots/{b.name})"
+MARKDOWN = Renderer(cell_md, table_md, heatmap_md,
+                    lambda d: f"<details><summary>{d.summary}</summary>\n\n{table_md(d.table)}\n\n</details>",
+                    lambda i: f"![{i.alt or i.name}](plots/{i.name})")
 
 
 def render_markdown(title: str, sections: list[Section]) -> str:
+    r = MARKDOWN
     out = [f"# {title}", ""]
     for s in sections:
-        out += [f"## {s.title}", ""]
+        out += [f"{'#' * s.level} {s.title}", ""]
         for b in s.blocks:
-            out += [block_md(b), ""]
+            out += [render_block(b, r), ""]
     return "\n".join(out)

@@ -1,4 +1,5 @@
-"""Latency plots (matplotlib, Agg): per model, p50 per variant and batch with a p10–p90 bar."""
+"""Latency plots (matplotlib, Agg): one figure per model, device and stream; a bar per variant/shapes and batch at
+its p50, with a p10–p90 error bar."""
 
 from __future__ import annotations
 

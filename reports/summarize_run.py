@@ -1,7 +1,8 @@
 """A plain-text summary of a results file: ``python -m reports.summarize_run RESULTS``.
 
-Cell outcomes per suite and per worker/GPU, cache cold/warm first calls, specialization counts and the
-findings: what a CI log should show without opening the report.
+Cell outcomes per suite and per worker/GPU, cache cold/warm first calls, warm speed-ups, specialization counts
+(graphs compiled), lost updates, the most frequent skip reasons, the failed cells and the findings: what a CI log
+should show without opening the report.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Saved results -> the report's tables (pandas). Every number shown comes from a record, unchanged."""
+"""Saved results -> the report's tables (pandas). Every number shown is a record's value, unchanged, or derived
+from records in the open: a latency record's statistics from its raw samples when it stores none
+(``harness.stats.Samples``), the speed-up against the eager row, and an eager row's device floor (the CUDA-graph
+row's p50) and host overhead (its p50 minus that floor)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from harness.results import Results
-from harness.timing import Measurement
+from harness.stats import Samples
 
 LATENCY_KEYS = ["model", "shapes", "batch", "device", "stream", "variant", "strategy", "kernel_strategy"]
 UNITS = ("Units: latency in milliseconds (ms) per forward call, measured with CUDA events on a GPU and the host "
@@ -49,7 +52,7 @@ def latency_table(res: Results) -> pd.DataFrame:
             continue
         st = r.get("stats") or {}
         if r.get("samples") and not st:  # statistics are derived from the raw samples when not stored
-            st = Measurement(tuple(r["samples"]), str(r.get("clock", "")), 0, float("nan")).stats()
+            st = Samples(r["samples"]).summary()
         rows.append({**{k: r.get(k) for k in LATENCY_KEYS}, "p50_ms": r["value"], "p10_ms": st.get("p10"),
                      "p90_ms": st.get("p90"), "cv": st.get("cv"), "n": int(st.get("n", 0)), "clock": r.get("clock"),
                      "noisy": bool(r.get("noisy", False)), "why_noisy": "; ".join(r.get("noise") or []),

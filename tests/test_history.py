@@ -221,7 +221,7 @@ def test_dashboard_groups_by_gpu_and_reads_with_200_runs(tmp_path):
                                  {"m": (1.3 if i >= 150 and gpu == "NVIDIA H100" else 1.0, 0.005)}, seed=i, n=20,
                                  machine=machine, gpu=gpu), hdir)
     text = build_dashboard(hdir, tmp_path / "site").read_text()
-    assert text.count("<h2 id='trend-NVIDIA-H") == 2 and "GPU: NVIDIA H100" in text and "GPU: NVIDIA H200" in text
+    assert text.count("<section id='trend-NVIDIA-H") == 2 and "GPU: NVIDIA H100" in text and "GPU: NVIDIA H200" in text
     assert text.count("data:image/png;base64,") == 2 and text.count("<details>") == 2
     regs = regressions(load_history(hdir))
     assert [(g.gpu, g.run_id) for g in regs] == [("NVIDIA H100", "r151")]
@@ -229,6 +229,24 @@ def test_dashboard_groups_by_gpu_and_reads_with_200_runs(tmp_path):
     assert "history 99" in text or "history 98" in text  # the comparison rests on the same GPU's own runs
     labels = _tick_labels(load_history(hdir), "m@b4")
     assert 2 <= len([t for t in labels if t]) <= 12
+
+
+def test_dashboard_is_one_document_for_both_renderers(history):
+    """The dashboard is a ``reports.document`` page: Markdown renders the same sections, links, verdicts and
+    figures that the HTML page shows (and the HTML page escapes what it shows)."""
+    from reports.dashboard import dashboard_document, trend_anchor
+    from reports.html import render_html
+    from reports.markdown import render_markdown
+
+    title, sections, images = dashboard_document(load_history(history), "<hist>", baseline="r0")
+    md, page = render_markdown(title, sections), render_html(title, sections, images)
+    anchor = trend_anchor("NVIDIA H100", "resnet-x@b4")
+    assert f"[resnet-x@b4](#{anchor})" in md and f"<a href='#{anchor}'>resnet-x@b4</a>" in page
+    assert f"![resnet-x@b4](plots/{anchor}.png)" in md and f"<figure id='{anchor}'><img alt='resnet-x@b4'" in page
+    assert "## GPU: NVIDIA H100" in md and "### Regressions" in md and "<h3>Regressions</h3>" in page
+    verdicts = re.findall(r"\*\*(slower|faster|same|insufficient evidence)\*\*", md)
+    assert len(verdicts) == 2 and verdicts == re.findall(r"<b>(slower|faster|same|insufficient evidence)</b>", page)
+    assert "10 runs in <hist>" in md and "10 runs in &lt;hist&gt;" in page and "<hist>" not in page
 
 
 def _chromium():

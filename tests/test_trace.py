@@ -62,12 +62,12 @@ def test_positive_cells_pass_with_the_granted_sm_count(cupti):
 
 
 @pytest.mark.parametrize(("case", "problem"), [
-    ("dynconv-sta-eager-stream=green32-control=side_stream", "outside the bound context"),
-    ("dynconv-sta-eager-stream=caller-control=side_stream", "off the bound stream"),
-    ("dynconv-sta-eager-stream=green32-control=default_stream", "off the bound stream"),
-    ("dynconv-sta-eager-stream=green32-control=fewer_sms", "holds 16 SMs, the range claims 32"),
-    ("dynconv-sta-cudagraph-capture=side-stream=green32", "outside the bound context"),
-], ids=["side-green", "side-caller", "default-in-green", "fewer-sms", "side-captured-graph"])
+    pytest.param("dynconv-sta-eager-stream=green32-control=side_stream", "outside the bound context", id="side-green"),
+    pytest.param("dynconv-sta-eager-stream=caller-control=side_stream", "off the bound stream", id="side-caller"),
+    pytest.param("dynconv-sta-eager-stream=green32-control=default_stream", "off the bound stream", id="default-in-green"),
+    pytest.param("dynconv-sta-eager-stream=green32-control=fewer_sms", "holds 16 SMs, the range claims 32", id="fewer-sms"),
+    pytest.param("dynconv-sta-cudagraph-capture=side-stream=green32", "outside the bound context", id="side-captured-graph"),
+])
 def test_negative_controls_fail(cupti, case, problem):
     v = by_case(cupti)[case]
     assert not v.ok
