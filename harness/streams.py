@@ -12,15 +12,13 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UnknownChoiceError, UsageError
+from harness.vocab import STREAM_MODE_PATTERN
 
-BOUND_MODES = ("default", "caller", "external")
-MODE_PATTERN = re.compile(r"^(default|caller|external|green(\d+)|torchgreen(\d+))$")
 # The runtime's magic stream handles: never a stream the caller owns (cuda_runtime_api.h).
 MAGIC_HANDLES = {1: "cudaStreamLegacy", 2: "cudaStreamPerThread"}
 
@@ -35,7 +33,7 @@ class StreamMode:
 
     @classmethod
     def parse(cls, text: str) -> StreamMode:
-        m = MODE_PATTERN.match(text)
+        m = STREAM_MODE_PATTERN.match(text)
         if not m:
             raise UnknownChoiceError("stream mode", text, ("default", "caller", "external", "green<N>", "torchgreen<N>"))
         if m.group(2) or m.group(3):

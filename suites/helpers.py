@@ -8,7 +8,7 @@ import pytest
 
 from harness.cases import Case
 from harness.config import PROFILES, RunConfig
-from models import SHAPES
+from harness.vocab import SHAPES
 
 perf = pytest.mark.perf
 gpu = pytest.mark.gpu

@@ -15,20 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from harness.errors import BuildConfigError, UnknownChoiceError
-from models import SHAPES, Shapes, get_model
+from harness.vocab import CG_MODES, CUDA_GRAPH_STRATEGIES, DEVICES, KERNEL_STRATEGIES, SHAPES, Shapes
+from models import get_model
 
 if TYPE_CHECKING:
     import torch
 
     from harness.probe import EnvReport
     from models import ModelEntry
-
-DEVICES = ("cpu", "cuda")
-CUDA_GRAPH_STRATEGIES = ("disabled", "whole_graph_capture")  # W14 runtime/_runtime_config.py:62-136
-KERNEL_STRATEGIES = ("lazy", "eager", "none")  # W14 runtime/_runtime_config.py:404
-# CUDA-graph modes: Torch-TensorRT's (set_cudagraphs_mode / enable_cudagraphs, docs/behaviour.md) and the native adapter's
-# outer torch.cuda.CUDAGraph capture; each RTX backend validates its own subset.
-CG_MODES = ("standard", "subgraph", "whole_graph", "outer_capture")
 
 
 @dataclass(frozen=True)

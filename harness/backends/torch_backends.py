@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
 from harness import nvtx_ranges
 from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, reject_settings, replay_per_shape
+from harness.vocab import CAPTURE_STREAMS, COMPILE_MODES, MODEL_FORMS
 
 if TYPE_CHECKING:
     from harness.probe import EnvReport
     from models import ModelEntry
 
-
-MODEL_VARIANTS = ("plain", "hostsync")
 
 
 class HostSync(torch.nn.Module):
@@ -38,7 +37,7 @@ class HostSync(torch.nn.Module):
 
 def build_module(model: ModelEntry, config: BuildConfig) -> torch.nn.Module:
     module = model.build()
-    if config.option("variant", "plain") == "hostsync":
+    if config.option("form", "plain") == "hostsync":
         module = HostSync(module)
     return module.to(config.device)
 
@@ -71,25 +70,31 @@ class EagerRunner:
         return {"runtime": "pytorch-eager", "device": self.device, "stream": self.last_stream}
 
 
-class EagerBackend:
-    name = "eager"
+class _PytorchBackend:
+    """What the PyTorch backends share: build options validated against ``options``, no TensorRT-RTX knobs, and a
+    build that is the model module itself (in the form the build option asks for) on the cell's device."""
+
+    name: str
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"form": MODEL_FORMS}
 
     def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
         return _no_gpu(env, config)
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"variant": MODEL_VARIANTS})
+        reject_options(config, self.options)
         reject_settings(self.name, settings)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
         t0 = time.perf_counter()
         return Built(config, build_module(model, config), time.perf_counter() - t0)
 
+
+class EagerBackend(_PytorchBackend):
+    name = "eager"
+
     def load(self, built: Built, settings: RunSettings) -> EagerRunner:
         return EagerRunner(built.artifact, built.config.device)
 
-
-CAPTURE_STREAMS = ("side", "current")
 
 
 class CudaGraphRunner:
@@ -150,27 +155,18 @@ class CudaGraphRunner:
                 "captures": str(self.captures), "shapes_captured": str(len(self.graphs))}
 
 
-class CudaGraphBackend:
+class CudaGraphBackend(_PytorchBackend):
     name = "cudagraph"
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"capture": CAPTURE_STREAMS, "form": MODEL_FORMS}
 
     def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
         if config.device != "cuda":
             return "CUDA graphs need device=cuda"
         return _no_gpu(env, config)
 
-    def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"capture": CAPTURE_STREAMS, "variant": MODEL_VARIANTS})
-        reject_settings(self.name, settings)
-
-    def build(self, model: ModelEntry, config: BuildConfig) -> Built:
-        t0 = time.perf_counter()
-        return Built(config, build_module(model, config), time.perf_counter() - t0)
-
     def load(self, built: Built, settings: RunSettings) -> CudaGraphRunner:
         return CudaGraphRunner(built.artifact, built.config.option("capture", "side"))
 
-
-COMPILE_MODES = ("default", "reduce-overhead")
 
 
 class CompiledRunner(EagerRunner):
@@ -183,20 +179,17 @@ class CompiledRunner(EagerRunner):
                 "stream": self.last_stream}
 
 
-class CompileBackend:
+class CompileBackend(_PytorchBackend):
     """``torch.compile`` with inductor. The on-disk cache directory is the run's own
     (``TORCHINDUCTOR_CACHE_DIR``, set by the pytest plugin), never the per-user default."""
 
     name = "compile"
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"compile_mode": COMPILE_MODES, "form": MODEL_FORMS}
 
     def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
         if config.option("compile_mode", "default") == "reduce-overhead" and config.device != "cuda":
             return "mode=reduce-overhead uses CUDA graphs and needs device=cuda"
         return _no_gpu(env, config)
-
-    def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"compile_mode": COMPILE_MODES, "variant": MODEL_VARIANTS})
-        reject_settings(self.name, settings)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
         t0 = time.perf_counter()

@@ -21,6 +21,7 @@ from harness.backends.trt_rtx_lib import CapturingLogger, known_refusal, refusal
 from harness.errors import CapabilityMissing
 from harness.results import write_atomic
 from harness.runtime_cache import CacheFile, CacheLoad
+from harness.vocab import COMPUTE_CAPABILITIES, NATIVE_CG_MODES
 
 if TYPE_CHECKING:
     import tensorrt_rtx
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     from harness.probe import EnvReport
     from models import ModelEntry
 
-CG_MODES = ("standard", "outer_capture")  # RunSettings.cg_mode for the native adapter
-COMPUTE_CAPABILITIES = ("current", "sm75", "sm80", "sm86", "sm89", "sm120", "sm121")  # spec: set_compute_capability
 
 
 def _trt() -> types.ModuleType:
@@ -231,10 +230,10 @@ class TrtRtxBackend:
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
         reject_options(config, {"compute_capability": COMPUTE_CAPABILITIES})
-        if settings.cg_mode not in CG_MODES:
+        if settings.cg_mode not in NATIVE_CG_MODES:
             from harness.errors import UnknownChoiceError
 
-            raise UnknownChoiceError("trt_rtx CUDA-graph mode", settings.cg_mode, CG_MODES)
+            raise UnknownChoiceError("trt_rtx CUDA-graph mode", settings.cg_mode, NATIVE_CG_MODES)
         if config.device != "cuda":
             from harness.errors import UnknownChoiceError
 

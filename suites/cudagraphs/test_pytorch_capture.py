@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.oracle import expect, raised_as_expected
+from harness.expect.graphs import expect, raised_as_expected
 from harness.streams import bound
 from suites.helpers import gpu
 

@@ -16,7 +16,7 @@ import logging
 
 import pytest
 
-from harness.oracle import Cell, expect, raised_as_expected
+from harness.expect.graphs import Cell, expect, raised_as_expected
 from harness.rtx_checks import context_problems, graph_problems, warning_problems
 from harness.runtime_cache import isolated_path
 from suites.helpers import gpu, require_runs, rtx
