@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from harness.cases import Case
 from harness.config import PROFILES, RunConfig
+from harness.expect.graphs import Expect, raised_as_expected
 from harness.vocab import SHAPES
 
 perf = pytest.mark.perf
@@ -43,6 +45,14 @@ def require_runs(harness_case: Any) -> None:
         cap = harness_case.session.env.cap("trt_rtx_run")
         if not cap.ok:
             pytest.skip(cap.reason)
+
+
+def assert_raises_as_row(exp: Expect, run: Callable[[], object]) -> None:
+    """``run`` must raise what the oracle row says: an exception of the row's type whose chain holds its message."""
+    with pytest.raises(Exception) as info:
+        run()
+    mismatch = raised_as_expected(info.value, exp)
+    assert not mismatch, mismatch
 
 
 def target_version() -> str:

@@ -7,6 +7,7 @@ TensorRT-RTX and Torch-TensorRT wherever those run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from harness import nvtx_ranges
 from harness.errors import BuildConfigError, UnknownChoiceError
 from harness.vocab import CG_MODES, CUDA_GRAPH_STRATEGIES, DEVICES, KERNEL_STRATEGIES, SHAPES, Shapes
 from models import get_model
@@ -137,6 +139,27 @@ def replay_per_shape(graphs: dict[tuple[int, ...], tuple[Any, Any, Any]], x: tor
     static_in.copy_(x)
     graph.replay()
     return static_out  # type: ignore[no-any-return]
+
+
+def capture_shape(module: Callable[[Any], Any], x: torch.Tensor, stream: Any, prepare: Callable[[torch.Tensor], None],
+                  inference_mode: bool = False) -> tuple[Any, Any, Any]:
+    """One CUDA graph of ``module`` for ``x``'s shape: (graph, static input, static output). The capture runs on
+    ``stream``, ordered after the caller's current stream (and the caller after it), inside an NVTX ``capture``
+    range; ``prepare(static_in)`` runs first on ``stream``, outside the capture (warm-up, a capturability check
+    that raises). ``inference_mode``: both under ``torch.inference_mode()`` (the static input, copied into on
+    every replay, is cloned outside it)."""
+    import torch
+
+    static_in = x.clone()
+    caller = torch.cuda.current_stream()
+    stream.wait_stream(caller)
+    with torch.inference_mode() if inference_mode else contextlib.nullcontext(), torch.cuda.stream(stream):
+        prepare(static_in)
+        graph = torch.cuda.CUDAGraph()
+        with nvtx_ranges.phase("capture", f"shape={tuple(x.shape)}"), torch.cuda.graph(graph, stream=stream):
+            static_out = module(static_in)
+    caller.wait_stream(stream)
+    return graph, static_in, static_out
 
 
 def timed_call(runner: Any, x: torch.Tensor) -> Callable[[], Any]:

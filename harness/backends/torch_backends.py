@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from harness import nvtx_ranges
-from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, reject_settings, replay_per_shape
+from harness.backends.base import (
+    BuildConfig,
+    Built,
+    RunSettings,
+    capture_shape,
+    reject_options,
+    reject_settings,
+    replay_per_shape,
+)
 from harness.vocab import CAPTURE_STREAMS, COMPILE_MODES, MODEL_FORMS
 
 if TYPE_CHECKING:
@@ -115,21 +122,17 @@ class CudaGraphRunner:
         self.last_stream = ""
 
     def _capture(self, x: torch.Tensor) -> tuple[Any, Any, Any]:
-        static_in = x.clone()
-        caller = torch.cuda.current_stream()
-        stream = torch.cuda.Stream() if self.capture == "side" else caller  # type: ignore[no-untyped-call]
-        stream.wait_stream(caller)
-        graph = torch.cuda.CUDAGraph()
-        with torch.inference_mode(), torch.cuda.stream(stream):
-            for _ in range(self.warmup_iters):  # warm up outside capture: lazy init, cuDNN autotune
+        stream = torch.cuda.Stream() if self.capture == "side" else torch.cuda.current_stream()  # type: ignore[no-untyped-call]
+
+        def warm_up(static_in: torch.Tensor) -> None:  # outside capture: lazy init, cuDNN autotune
+            for _ in range(self.warmup_iters):
                 self.module(static_in)
             if self.capture == "side":
                 stream.synchronize()
-            with nvtx_ranges.phase("capture", f"shape={tuple(x.shape)}"), torch.cuda.graph(graph, stream=stream):
-                static_out = self.module(static_in)
-        caller.wait_stream(stream)
+
+        captured = capture_shape(self.module, x, stream, warm_up, inference_mode=True)
         self.captures += 1
-        return graph, static_in, static_out
+        return captured
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         out = replay_per_shape(self.graphs, x, self._capture)
