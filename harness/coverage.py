@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.expect.graphs import BEHAVIOUR, STREAMS, Cell, Row, StreamRow, expect, kernel_stream
+from harness.vocab import RTX_VARIANTS
 
 LEVELS = ("L0", "L1", "L2", "L3", "L4")
 LEVEL_TEXT = {
@@ -30,7 +31,7 @@ LEVEL_TEXT = {
     "L3": "executed on a GPU TensorRT-RTX refuses (Hopper)",
     "L4": "executed on a GPU TensorRT-RTX supports",
 }
-TYPE_CHECKED_BACKENDS = ("torch_trt", "trt_rtx")  # harness/backends/{torch_trt,trt_rtx}.py under mypy with the wheel
+TYPE_CHECKED_BACKENDS = RTX_VARIANTS  # harness/backends/{torch_trt,trt_rtx}.py under mypy with the wheel
 RTX_SUPPORTED = ((8, 0), (8, 6), (8, 9))  # and every capability from 12.0 on (tensorrt_rtx 1.7 refusal text)
 
 

@@ -1,8 +1,11 @@
-"""The words of the test matrix, each defined once: a ``Literal`` type for mypy and the tuple of its members.
+"""The words of the test matrix, each defined once: a ``Literal`` type for mypy, the tuple of its members, and a
+one-line definition of every word (``GLOSSARY``).
 
-Every other module imports these instead of spelling its own tuple (``tests/test_vocabulary.py`` checks it by
-reading the source). A subset is its own ``Literal`` (e.g. ``RtxVariant``), so a value typed with it is known
-to belong to the whole set too. Tuples keep the members in the order the matrix is parametrized in.
+Every other module imports these instead of spelling its own tuple; ``tests/test_vocabulary.py`` checks it by
+reading the source. A subset is its own ``Literal`` built from its parent's words where typing allows (e.g.
+``CacheVariant`` from ``RtxVariant``), so a value typed with it is known to belong to the whole set too. Tuples keep
+the members in the order the matrix is parametrized in. Some words mean different things in different dimensions
+(``default`` is a stream mode, a torch.compile CUDA-graph mode and a torch.compile mode): the dimension says which.
 """
 
 from __future__ import annotations
@@ -11,18 +14,16 @@ import re
 from typing import Literal, get_args
 
 # --- what runs -----------------------------------------------------------------------------------------------
-# A backend: one adapter of the registry (``harness/backends``), the oracle's ``backend`` dimension.
-PytorchBackend = Literal["eager", "cudagraph", "compile"]  # the PyTorch backends: run on the CPU and on any GPU
+PytorchBackend = Literal["eager", "cudagraph", "compile"]  # run on the CPU and on any GPU
 RtxVariant = Literal["trt_rtx", "torch_trt"]  # TensorRT-RTX runtime knobs; their case ids always name them
-Backend = Literal[PytorchBackend, RtxVariant]
-# A variant: a backend with fixed build options, what a profile lists (``config.VARIANTS``, results' ``variant``).
-Variant = Literal[PytorchBackend, "compile-ro", RtxVariant]  # compile-ro: torch.compile mode=reduce-overhead
-CacheVariant = Literal["compile", "trt_rtx", "torch_trt"]  # variants with an on-disk runtime (or inductor) cache
-FreshVariant = Literal["cudagraph", "compile-ro", "trt_rtx", "torch_trt"]  # replay CUDA graphs: timed in a fresh process
-ModelForm = Literal["plain", "hostsync"]  # build option "form": the model as is, or wrapped with a host sync per forward
-Device = Literal["cpu", "cuda"]  # where a cell runs
-DeviceChoice = Literal["auto", Device]  # what a run asks for; auto = cuda where a GPU shows, else cpu
-Shapes = Literal["static", "dynamic"]  # the model's batch: fixed, or a dynamic range (optimization profile)
+Backend = Literal[PytorchBackend, RtxVariant]  # an adapter of the registry; the oracle's ``backend``
+Variant = Literal[PytorchBackend, "compile-ro", RtxVariant]  # a backend with fixed build options (config.VARIANTS)
+CacheVariant = Literal["compile", RtxVariant]  # variants with an on-disk runtime (or inductor) cache
+FreshVariant = Literal["cudagraph", "compile-ro", RtxVariant]  # replay CUDA graphs: timed in a fresh process on a GPU
+ModelForm = Literal["plain", "hostsync"]  # build option "form" of the PyTorch backends
+Device = Literal["cpu", "cuda"]
+DeviceChoice = Literal["auto", Device]  # what a run asks for
+Shapes = Literal["static", "dynamic"]
 
 # --- TensorRT-RTX runtime knobs (Torch-TensorRT RuntimeSettings) -------------------------------------------------
 CudaGraphStrategy = Literal["disabled", "whole_graph_capture"]  # W14 runtime/_runtime_config.py:62-136
@@ -31,30 +32,30 @@ CacheState = Literal["off", "cold", "warm", "corrupt"]  # the runtime cache a ce
 CacheStart = Literal["cold", "warm", "corrupt_cold"]  # what a fresh process's start must look like (cache verdicts)
 
 # --- CUDA-graph modes (``RunSettings.cg_mode`` and the oracle's ``cg_mode``) --------------------------------------
-TorchTrtCgMode = Literal["standard", "subgraph", "whole_graph"]  # Torch-TensorRT set_cudagraphs_mode / enable_cudagraphs
-NativeCgMode = Literal["standard", "outer_capture"]  # native adapter: none, or an outer torch.cuda.CUDAGraph capture
+NoCgMode = Literal["standard"]  # the mode every backend has
+TorchTrtCgMode = Literal[NoCgMode, "subgraph", "whole_graph"]  # Torch-TensorRT's modes
+NativeCgMode = Literal[NoCgMode, "outer_capture"]  # the native adapter's modes
 CgMode = Literal[TorchTrtCgMode, NativeCgMode]  # every RunSettings.cg_mode; each RTX adapter validates its subset
-CudagraphCgMode = Literal["capture_side", "capture_current"]  # cudagraph backend: capture on a side or the caller's stream
-CompileCgMode = Literal["default", "reduce_overhead"]  # torch.compile: inductor kernels, or its CUDA-graph trees
+CudagraphCgMode = Literal["capture_side", "capture_current"]  # the cudagraph backend's modes in the oracle
+CompileCgMode = Literal["default", "reduce_overhead"]  # torch.compile's modes in the oracle
 OracleCgMode = Literal[CgMode, CudagraphCgMode, CompileCgMode]  # the oracle's cg_mode over every backend
-CaptureStream = Literal["side", "current"]  # cudagraph build option "capture" (CudagraphCgMode without the prefix)
-CompileMode = Literal["default", "reduce-overhead"]  # compile build option "compile_mode" (torch.compile's mode)
+CaptureStream = Literal["side", "current"]  # cudagraph build option "capture"
+CompileMode = Literal["default", "reduce-overhead"]  # compile build option "compile_mode": torch.compile(mode=)
 
 # --- Torch-TensorRT -----------------------------------------------------------------------------------------------
-TorchTrtRuntime = Literal["cpp", "python"]  # the runtime that ran (C++ TorchTensorRTModule or Python engine)
-RuntimeRequest = Literal["selected", TorchTrtRuntime]  # build option "rt"; selected = whatever the package selects
+TorchTrtRuntime = Literal["cpp", "python"]  # the runtime that ran
+RuntimeRequest = Literal["selected", TorchTrtRuntime]  # build option "rt": the runtime a cell asks for
 TorchTrtVersion = Literal["2.11", "2.14"]  # releases the oracle has rows for
-Segmentation = Literal["single", "broken"]  # build option "seg": one engine, or engines around a forced graph break
+Segmentation = Literal["single", "broken"]  # build option "seg"
 ComputeCapability = Literal["current", "sm75", "sm80", "sm86", "sm89", "sm120", "sm121"]  # native set_compute_capability
 
-# --- streams ------------------------------------------------------------------------------------------------------
-# Where the caller's work is enqueued (the oracle's ``stream``; ``green`` = a stream of any green context).
-BoundStreamMode = Literal["default", "caller", "external"]  # the legacy default, a torch stream, a cuda-python one
-StreamMode = Literal[BoundStreamMode, "green"]
-NonDefaultStreamMode = Literal["caller", "external", "green"]  # a stream the caller made current
-GreenStreamKind = Literal["green", "torchgreen"]  # green<N> through the driver, torchgreen<N> through torch
-StreamKind = Literal[BoundStreamMode, GreenStreamKind]  # a parsed stream mode's kind (``streams.StreamMode``)
-# A stream mode as a cell names it: the bound modes, or a green kind with the SMs it asks for (green16).
+# --- streams: where the caller's work is enqueued -----------------------------------------------------------------
+CallerStreamMode = Literal["caller", "external"]  # a stream the caller created and made current
+BoundStreamMode = Literal["default", CallerStreamMode]  # no green context
+StreamMode = Literal[BoundStreamMode, "green"]  # the oracle's ``stream``
+NonDefaultStreamMode = Literal[CallerStreamMode, "green"]
+StreamKind = Literal[StreamMode, "torchgreen"]  # a parsed stream mode's kind (``harness.streams.StreamMode``)
+# A stream mode as a cell names it: a bound mode, or a green kind with the SMs it asks for (green16, torchgreen32).
 STREAM_MODE_PATTERN = re.compile(r"^(default|caller|external|green(\d+)|torchgreen(\d+))$")
 Control = Literal["none", "default_stream", "side_stream", "fewer_sms"]  # a confinement cell's deliberate fault
 
@@ -90,9 +91,106 @@ COMPUTE_CAPABILITIES: tuple[ComputeCapability, ...] = get_args(ComputeCapability
 BOUND_STREAM_MODES: tuple[BoundStreamMode, ...] = get_args(BoundStreamMode)
 STREAM_MODES: tuple[StreamMode, ...] = get_args(StreamMode)
 NON_DEFAULT_STREAM_MODES: tuple[NonDefaultStreamMode, ...] = get_args(NonDefaultStreamMode)
-GREEN_STREAM_KINDS: tuple[GreenStreamKind, ...] = get_args(GreenStreamKind)
 STREAM_KINDS: tuple[StreamKind, ...] = get_args(StreamKind)
 CONTROLS: tuple[Control, ...] = get_args(Control)
+
+# One line per word, by the dimension it belongs to (the widest Literal holding it).
+GLOSSARY: dict[str, dict[str, str]] = {
+    "Variant": {
+        "eager": "PyTorch eager execution of the model",
+        "cudagraph": "the harness's manual torch.cuda.CUDAGraph capture and replay, one graph per input shape",
+        "compile": "torch.compile (inductor), mode=default: fused kernels, no CUDA graph",
+        "compile-ro": "torch.compile (inductor), mode=reduce-overhead: inductor's CUDA-graph trees",
+        "trt_rtx": "native TensorRT-RTX: ONNX export, engine build, execution through an IRuntimeConfig",
+        "torch_trt": "Torch-TensorRT on TensorRT-RTX: torch_tensorrt.compile, knobs through RuntimeSettings",
+    },
+    "ModelForm": {
+        "plain": "the model as built",
+        "hostsync": "the model wrapped so every forward synchronizes with the host (.item()): not capturable",
+    },
+    "DeviceChoice": {
+        "auto": "cuda where the probe finds a GPU, else cpu",
+        "cpu": "the host CPU",
+        "cuda": "a CUDA GPU",
+    },
+    "Shapes": {
+        "static": "one fixed batch size",
+        "dynamic": "a batch range (an optimization profile min/opt/max)",
+    },
+    "CudaGraphStrategy": {
+        "disabled": "TensorRT-RTX does not capture CUDA graphs itself",
+        "whole_graph_capture": "TensorRT-RTX captures the engine's launches into its own CUDA graph",
+    },
+    "KernelStrategy": {
+        "lazy": "dynamic-shape kernels compiled for a new shape on first sight (a fallback runs meanwhile)",
+        "eager": "dynamic-shape kernels compiled for a new shape before it runs",
+        "none": "no shape-specialized kernels: the generic dynamic-shape kernels only",
+    },
+    "CacheState": {
+        "off": "no runtime cache",
+        "cold": "a runtime cache file that does not exist yet",
+        "warm": "a runtime cache file a previous process wrote",
+        "corrupt": "a runtime cache file whose bytes no deserializer accepts",
+    },
+    "CacheStart": {
+        "cold": "nothing loaded from the cache: every kernel compiled anew",
+        "warm": "the whole cache file loaded and used: nothing compiled anew",
+        "corrupt_cold": "a corrupt file dropped, then a cold start",
+    },
+    "OracleCgMode": {
+        "standard": "no CUDA-graph mode: the module runs as built (Torch-TensorRT CudaGraphsMode.STANDARD)",
+        "subgraph": "Torch-TensorRT SUBGRAPH_CUDAGRAPHS: each engine captured on its own",
+        "whole_graph": "Torch-TensorRT WHOLE_GRAPH_CUDAGRAPHS: the whole module under one outer capture",
+        "outer_capture": "the native engine under an outer torch.cuda.CUDAGraph capture",
+        "capture_side": "cudagraph backend, capture on a private side stream",
+        "capture_current": "cudagraph backend, capture on the caller's current stream",
+        "default": "torch.compile mode=default",
+        "reduce_overhead": "torch.compile mode=reduce-overhead",
+    },
+    "CaptureStream": {
+        "side": "capture on a private stream, replay on the caller's",
+        "current": "capture on the caller's current stream",
+    },
+    "CompileMode": {
+        "default": "torch.compile(mode='default')",
+        "reduce-overhead": "torch.compile(mode='reduce-overhead')",
+    },
+    "RuntimeRequest": {
+        "selected": "whatever runtime the package selects (2.14: C++ where libtorchtrt_runtime.so ships)",
+        "cpp": "the C++ runtime (TorchTensorRTModule, torch.ops.tensorrt.execute_engine)",
+        "python": "the Python runtime (PythonTorchTensorRTModule)",
+    },
+    "TorchTrtVersion": {
+        "2.11": "Torch-TensorRT 2.11: the CUDA-graph mode APIs, none of the RTX runtime features",
+        "2.14": "Torch-TensorRT 2.14: RuntimeSettings, runtime cache, cuda_graph_strategy",
+    },
+    "Segmentation": {
+        "single": "one TensorRT engine for the whole model",
+        "broken": "TensorRT engines around a forced graph break (ReLU runs in PyTorch)",
+    },
+    "ComputeCapability": {
+        "current": "the GPU the engine is built on",
+        "sm75": "compute capability 7.5 (Turing)",
+        "sm80": "compute capability 8.0 (Ampere A100)",
+        "sm86": "compute capability 8.6 (Ampere consumer)",
+        "sm89": "compute capability 8.9 (Ada)",
+        "sm120": "compute capability 12.0 (Blackwell consumer)",
+        "sm121": "compute capability 12.1",
+    },
+    "StreamKind": {
+        "default": "the device's legacy default stream",
+        "caller": "a torch.cuda.Stream made current",
+        "external": "a cuda-python stream (cudaStreamCreateWithFlags) wrapped with torch.cuda.ExternalStream",
+        "green": "a stream of a green context of N SMs made through the driver (green<N>)",
+        "torchgreen": "a stream of a green context of N SMs made through torch.cuda.green_contexts (torchgreen<N>)",
+    },
+    "Control": {
+        "none": "no fault: a real cell",
+        "default_stream": "the model runs on the legacy default stream instead of the bound one",
+        "side_stream": "the model runs on a side stream instead of the bound one",
+        "fewer_sms": "the range claims more SMs than the green context holds",
+    },
+}
 
 # Each matrix dimension by the names code gives it (attributes, keyword arguments, build options): the words it may
 # hold. ``tests/test_vocabulary.py`` checks every string compared with or passed as one of these against it.
@@ -102,6 +200,7 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
     "cg_mode": ORACLE_CG_MODES, "capture": CAPTURE_STREAMS, "compile_mode": COMPILE_MODES,
     "runtime": RUNTIME_REQUESTS, "rt": RUNTIME_REQUESTS, "version": TORCH_TRT_VERSIONS,
     "segmentation": SEGMENTATIONS, "seg": SEGMENTATIONS, "stream": STREAM_KINDS, "control": CONTROLS,
+    "compute_capability": COMPUTE_CAPABILITIES,
 }
 
 

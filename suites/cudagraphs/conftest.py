@@ -6,7 +6,7 @@ from harness.backends.base import RunSettings
 from harness.cases import Case
 from harness.expect.graphs import Cell, all_cells
 from harness.plugin import RUN_CONFIG
-from harness.vocab import BOUND_STREAM_MODES, PYTORCH_BACKENDS, RTX_VARIANTS
+from harness.vocab import BOUND_STREAM_MODES, PYTORCH_BACKENDS, RTX_VARIANTS, CacheState
 from suites.helpers import target_version, torch_trt_runtimes
 
 # oracle cg_mode -> (backend variant, extra build options)
@@ -30,7 +30,7 @@ def cell_case(cell: Cell) -> Case:
     return Case(MODEL, variant, cell.shapes, cell.stream, extra=extra)
 
 
-RTX_CACHE = ("off", "warm")  # a warm runtime cache must not change what a CUDA-graph cell does
+RTX_CACHE: tuple[CacheState, ...] = ("off", "warm")  # a warm runtime cache must not change what a CUDA-graph cell does
 
 
 def rtx_cells() -> list[Cell]:
