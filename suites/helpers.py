@@ -71,5 +71,11 @@ def torch_trt_runtimes() -> tuple[str, ...]:
     return ("selected",) if target_version() >= "2.14" else ("cpp", "python")
 
 
+def rtx_builds() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """(variant, build options) of a suite's TensorRT-RTX cells: the native adapter, and Torch-TensorRT on each
+    runtime the suite asks for."""
+    return (("trt_rtx", ()), *(("torch_trt", (("rt", rt),)) for rt in torch_trt_runtimes()))
+
+
 def parametrize_cases(metafunc: pytest.Metafunc, cases: list[Case]) -> None:
     metafunc.parametrize("case", cases, ids=[c.id for c in cases])

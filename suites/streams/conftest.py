@@ -10,11 +10,11 @@ import pytest
 from harness.plugin import RUN_CONFIG
 from harness.trace.child import TraceSpec
 from harness.vocab import BOUND_STREAM_MODES, PYTORCH_BACKENDS
-from suites.helpers import torch_trt_runtimes
+from suites.helpers import rtx_builds
 
 POSITIVE_MODES = (*BOUND_STREAM_MODES, "green16", "green32", "green66", "torchgreen32")
 # TensorRT-RTX variants, judged against the oracle's STREAMS rows (engine side stream or the caller's)
-RTX_BACKENDS = (("trt_rtx", ()), *(("torch_trt", (("rt", rt),)) for rt in torch_trt_runtimes()))
+RTX_BACKENDS = rtx_builds()
 # (control, mode, the problem the verdict must name)
 CONTROLS = (
     ("side_stream", "green32", "off the bound stream"),
