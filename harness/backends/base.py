@@ -17,7 +17,17 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from harness import nvtx_ranges
 from harness.errors import BuildConfigError, UnknownChoiceError
-from harness.vocab import CG_MODES, CUDA_GRAPH_STRATEGIES, DEVICES, KERNEL_STRATEGIES, SHAPES, Shapes
+from harness.vocab import (
+    CG_MODES,
+    CUDA_GRAPH_STRATEGIES,
+    DEVICES,
+    KERNEL_STRATEGIES,
+    SHAPES,
+    CgMode,
+    CudaGraphStrategy,
+    KernelStrategy,
+    Shapes,
+)
 from models import get_model
 
 if TYPE_CHECKING:
@@ -69,10 +79,10 @@ class RunSettings:
     """TensorRT-RTX runtime knobs (Torch-TensorRT's ``RuntimeSettings``) and the CUDA-graph mode the module runs
     under; PyTorch backends accept only defaults."""
 
-    cuda_graph_strategy: str = "disabled"
-    kernel_strategy: str = "lazy"
+    cuda_graph_strategy: CudaGraphStrategy = "disabled"
+    kernel_strategy: KernelStrategy = "lazy"
     runtime_cache: str | None = None
-    cg_mode: str = "standard"
+    cg_mode: CgMode = "standard"
 
     def __post_init__(self) -> None:
         if self.cuda_graph_strategy not in CUDA_GRAPH_STRATEGIES:
