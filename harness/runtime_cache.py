@@ -6,10 +6,6 @@ The file protocol is Torch-TensorRT 2.14's (docs/behaviour.md#runtime-cache): ``
 file; zero bytes leave the old file untouched; a missing file loads as nothing. A file the library cannot
 deserialize is a cold start, reported as such, never a crash. The lock prevents torn files, not lost
 updates: two processes that load, add and save race, and the last writer wins.
-
-No hit counter exists for a TensorRT-RTX runtime cache. The signals (spec): the bytes loaded before the
-first forward equal the file; the cache is non-empty after it; it does not grow on a warm start; the first
-inference is faster. inductor has counters (``fxgraph_cache_hit`` / ``_miss``), read in fresh processes.
 """
 
 from __future__ import annotations

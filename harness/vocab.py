@@ -54,7 +54,8 @@ CallerStreamMode = Literal["caller", "external"]  # a stream the caller created 
 BoundStreamMode = Literal["default", CallerStreamMode]  # no green context
 StreamMode = Literal[BoundStreamMode, "green"]  # the oracle's ``stream``
 NonDefaultStreamMode = Literal[CallerStreamMode, "green"]
-StreamKind = Literal[StreamMode, "torchgreen"]  # a parsed stream mode's kind (``harness.streams.StreamMode``)
+GreenStreamKind = Literal["green", "torchgreen"]  # a stream of a green context (green<N>, torchgreen<N>)
+StreamKind = Literal[BoundStreamMode, GreenStreamKind]  # a parsed stream mode's kind (``harness.streams.StreamMode``)
 # A stream mode as a cell names it: a bound mode, or a green kind with the SMs it asks for (green16, torchgreen32).
 STREAM_MODE_PATTERN = re.compile(r"^(default|caller|external|green(\d+)|torchgreen(\d+))$")
 Control = Literal["none", "default_stream", "side_stream", "fewer_sms"]  # a confinement cell's deliberate fault
@@ -91,6 +92,7 @@ COMPUTE_CAPABILITIES: tuple[ComputeCapability, ...] = get_args(ComputeCapability
 BOUND_STREAM_MODES: tuple[BoundStreamMode, ...] = get_args(BoundStreamMode)
 STREAM_MODES: tuple[StreamMode, ...] = get_args(StreamMode)
 NON_DEFAULT_STREAM_MODES: tuple[NonDefaultStreamMode, ...] = get_args(NonDefaultStreamMode)
+GREEN_STREAM_KINDS: tuple[GreenStreamKind, ...] = get_args(GreenStreamKind)
 STREAM_KINDS: tuple[StreamKind, ...] = get_args(StreamKind)
 CONTROLS: tuple[Control, ...] = get_args(Control)
 

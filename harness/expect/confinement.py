@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from harness.nvtx_ranges import DOMAIN, EXPECT
 from harness.smid import PROBE_KERNEL
 from harness.trace.model import Context, Kernel, Range, Trace, attribute
+from harness.vocab import GREEN_STREAM_KINDS
 
 
 def verdict_status(control: bool, as_expected: bool) -> str:
@@ -89,7 +90,7 @@ def _check_range(r: Range, kernels: list[Kernel], contexts: dict[int, Context]) 
     if off_ctx:
         v.problems.append(f"{len(off_ctx)} kernel(s) ran outside the bound context {tag.context_id} "
                           f"(contexts {sorted({k.context_id for k in off_ctx})})")
-    if mode.startswith(("green", "torchgreen")):
+    if mode.startswith(GREEN_STREAM_KINDS):
         ctx = contexts.get(tag.context_id)
         if ctx is None:
             v.problems.append(f"context {tag.context_id} has no context record: cannot tell whether it is green")

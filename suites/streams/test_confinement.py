@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.vocab import GREEN_STREAM_KINDS
 from suites.helpers import gpu
 
 green_ctx = pytest.mark.green_ctx
@@ -57,7 +58,7 @@ def test_negative_control_fails(spec, problem, confinement, harness_session):
 def _oracle_cell(spec, account_runtime=None):
     from harness.expect.graphs import Cell
 
-    mode = "green" if spec.mode.startswith(("green", "torchgreen")) else spec.mode
+    mode = "green" if spec.mode.startswith(GREEN_STREAM_KINDS) else spec.mode
     if spec.variant == "trt_rtx":
         return Cell("trt_rtx", "n/a", "n/a", "standard", "disabled", "lazy", "static", mode, "n/a", "plain")
     from suites.helpers import target_version
