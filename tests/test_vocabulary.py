@@ -239,8 +239,24 @@ def test_the_checks_flag_a_module_that_defines_or_misspells_words(tmp_path):
         f"suites/x.py:1: 'hot' is not a vocab word of 'cache' ({list(vocab.CACHE_STATES)})"]
 
 
-def test_the_checks_pass_a_module_that_uses_the_vocabulary(tmp_path):
-    good = tmp_path / "good_suite.py"
-    good.write_text(CLEAN)
+# The definitions the vocabulary replaced, as they stood in the backends and the oracle: each must be flagged again.
+FORMER = ('CG_MODES = ("standard", "subgraph", "whole_graph", "outer_capture")',
+          'CG_MODES = ("standard", "outer_capture")  # RunSettings.cg_mode for the native adapter',
+          'CG_MODES = ("standard", "subgraph", "whole_graph")  # RunSettings.cg_mode',
+          'STREAM_MODES = ("default", "caller", "external", "green")',
+          '_TRT_COMMON = {"strategy": ("disabled", "whole_graph_capture"), "kernel": ("lazy", "eager", "none")}',
+          'RTX_VARIANTS = ("trt_rtx", "torch_trt")',
+          'CACHE_BACKENDS = ("compile", "trt_rtx", "torch_trt")')
+
+
+def test_the_former_local_definitions_are_flagged():
+    for path in ("harness/backends/base.py", "harness/expect/graphs.py", "suites/streams/conftest.py"):
+        source = (ROOT / path).read_text()
+        assert redefinitions(source, path, selections=path.startswith("suites/")) == []
+        for line in FORMER:
+            assert redefinitions(source + "\n" + line + "\n", path, selections=path.startswith("suites/")), (path, line)
+
+
+def test_the_checks_pass_a_module_that_uses_the_vocabulary():
     assert redefinitions(CLEAN, "suites/good_suite.py", selections=True) == []
     assert stray_words(CLEAN, "suites/good_suite.py") == []
