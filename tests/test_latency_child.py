@@ -30,7 +30,7 @@ def test_reference_loop_shares_nothing_with_the_harness():
     import ast
     from pathlib import Path
 
-    src = Path(__file__).resolve().parents[1] / "reference_loop.py"
+    src = Path(__file__).resolve().parents[1] / "harness" / "reference_loop.py"
     tree = ast.parse(src.read_text())
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
