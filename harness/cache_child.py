@@ -2,7 +2,7 @@
 
 A cache hit is only a hit when a process that never saw the model finds it on disk, so every phase
 (cold, warm, corrupt) is its own process. It prints one JSON line: the evidence the verdicts in
-``harness.runtime_cache`` read, the first-inference latency, and whether the output met the accuracy rule.
+``harness.expect.cache`` read, the first-inference latency, and whether the output met the accuracy rule.
 
 - ``compile``: ``torch.compile`` with ``TORCHINDUCTOR_CACHE_DIR`` set to the spec's directory before torch
   is imported; evidence = inductor's FX-graph and AOTAutograd cache counters.
@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import UnknownChoiceError
+from harness.vocab import CACHE_VARIANTS
 
 if TYPE_CHECKING:
     from torch_tensorrt.runtime._runtime_cache import RuntimeCache
-
-CACHE_BACKENDS = ("compile", "trt_rtx", "torch_trt")
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,8 @@ class CacheRun:
     build_dir: str = ".harness-cache"  # where the trt_rtx engine is cached (built once, shared by phases)
 
     def __post_init__(self) -> None:
-        if self.backend not in CACHE_BACKENDS:
-            raise UnknownChoiceError("runtime-cache backend", self.backend, CACHE_BACKENDS)
+        if self.backend not in CACHE_VARIANTS:
+            raise UnknownChoiceError("runtime-cache backend", self.backend, CACHE_VARIANTS)
 
 
 def child_env() -> dict[str, str]:

@@ -7,12 +7,9 @@ from typing import Any
 
 from harness.backends.base import RunSettings
 from harness.errors import UnknownChoiceError
+from harness.vocab import CACHE_STATES, RTX_VARIANTS
 
 SHORT_SHAPES = {"static": "sta", "dynamic": "dyn"}
-
-
-RTX_VARIANTS = ("trt_rtx", "torch_trt")  # variants with TensorRT-RTX runtime knobs: their ids always name them
-CACHE_STATES = ("off", "cold", "warm", "corrupt")
 
 
 @dataclass(frozen=True)

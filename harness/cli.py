@@ -226,8 +226,8 @@ def _check_trace_file(path: Path) -> str:
 
 def cmd_trace(path: Path) -> int:
     """Print every checked range's verdict; exit 1 when one fails, 2 when the file cannot be read."""
+    from harness.expect.confinement import render, verdicts
     from harness.trace.model import Trace
-    from harness.trace.verdict import render, verdicts
 
     if _check_trace_file(path) == "sqlite":
         from harness.trace.nsys import read_nsys

@@ -11,6 +11,8 @@ from typing import Any
 
 from harness.errors import UnknownChoiceError, UsageError
 from harness.timing import TimingSpec
+from harness.vocab import DEVICE_CHOICES as DEVICE_CHOICES  # re-exported: cli and plugin read it here
+from harness.vocab import VARIANTS as ALL_VARIANTS
 from models import MODELS
 
 # Backend variants a profile may run: (label, backend name, build options).
@@ -38,7 +40,7 @@ class Profile:
     rounds: int = 1
 
 
-_ALL_CUDA = ("eager", "cudagraph", "compile", "compile-ro", "trt_rtx", "torch_trt")
+_ALL_CUDA = ALL_VARIANTS
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", "dynconv only, short timing: a smoke run", ("dynconv",),
                      ("eager", "trt_rtx"), ("eager", "cudagraph", "trt_rtx", "torch_trt"),
@@ -53,7 +55,6 @@ PROFILES: dict[str, Profile] = {
                        "processes: the run-level evidence `compare` decides on", tuple(MODELS), ("eager", "trt_rtx"),
                        _ALL_CUDA, TimingSpec(warmup_s=0.2, min_samples=20, max_time_s=1.5), rounds=5),
 }
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 def parse_profile(name: str) -> Profile:

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.oracle import BEHAVIOUR, STREAMS, Cell, Row, StreamRow, expect, kernel_stream
+from harness.expect.graphs import BEHAVIOUR, STREAMS, Cell, Row, StreamRow, expect, kernel_stream
+from harness.vocab import RTX_VARIANTS
 
 LEVELS = ("L0", "L1", "L2", "L3", "L4")
 LEVEL_TEXT = {
@@ -30,7 +31,7 @@ LEVEL_TEXT = {
     "L3": "executed on a GPU TensorRT-RTX refuses (Hopper)",
     "L4": "executed on a GPU TensorRT-RTX supports",
 }
-TYPE_CHECKED_BACKENDS = ("torch_trt", "trt_rtx")  # harness/backends/{torch_trt,trt_rtx}.py under mypy with the wheel
+TYPE_CHECKED_BACKENDS = RTX_VARIANTS  # harness/backends/{torch_trt,trt_rtx}.py under mypy with the wheel
 RTX_SUPPORTED = ((8, 0), (8, 6), (8, 9))  # and every capability from 12.0 on (tensorrt_rtx 1.7 refusal text)
 
 
@@ -47,6 +48,17 @@ def row_name(row: Row | StreamRow) -> str:
     backends = "|".join(when.pop("backend", ("any",)))
     prefix = "streams " if isinstance(row, StreamRow) else ""
     return prefix + " ".join([backends, *(f"{k}={'|'.join(v)}" for k, v in when.items())])
+
+
+# Row names written before the oracle's dimensions took their names from the vocabulary (``harness/vocab.py``):
+# old dimension name -> current one. ``current_row_name`` maps a recorded name onto today's rows.
+RENAMED_DIMENSIONS = {"strategy": "cuda_graph_strategy", "kernel": "kernel_strategy", "variant": "form"}
+
+
+def current_row_name(name: str) -> str:
+    """A row name as recorded by any version of the harness, with renamed dimensions in today's words."""
+    words = [w.split("=", 1) for w in name.split(" ")]
+    return " ".join(f"{RENAMED_DIMENSIONS.get(w[0], w[0])}={w[1]}" if len(w) == 2 else w[0] for w in words)
 
 
 def behaviour_row(cell: Cell) -> str:
@@ -96,7 +108,7 @@ def all_rows() -> list[tuple[str, str, str]]:
 def coverage(records: Iterable[Mapping[str, Any]], cells: Iterable[Mapping[str, Any]] = ()) -> list[Covered]:
     """Per row, the highest level reached: ``records`` carry ``row`` and ``level`` (written by passing cells only);
     ``cells`` are cell outcomes, of which passed contract cells carry ``expectation`` and ``level``."""
-    evidence = [(r.get("row"), r.get("level")) for r in records]
+    evidence = [(current_row_name(str(r["row"])) if r.get("row") else None, r.get("level")) for r in records]
     evidence += [(contract_row(str(c["expectation"])), c.get("level")) for c in cells
                  if c.get("outcome") == "passed" and c.get("expectation")]
     best: dict[str, tuple[str, int]] = {}

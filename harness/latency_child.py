@@ -19,9 +19,9 @@ from typing import Any
 from harness.cache_child import child_env, run_json_child
 from harness.timing import Measurement, TimingSpec
 
-# The variants measured in a fresh process on a GPU: those that replay CUDA graphs (PyTorch's, inductor's or
-# TensorRT-RTX's own). Eager and default torch.compile are host-bound launches, measured in the pytest process.
-FRESH_VARIANTS = ("cudagraph", "compile-ro", "trt_rtx", "torch_trt")
+# The variants measured in a fresh process on a GPU (harness.vocab.FRESH_VARIANTS): those that replay CUDA graphs
+# (PyTorch's, inductor's or TensorRT-RTX's own). Eager and default torch.compile are host-bound launches, measured in
+# the pytest process.
 STATE_FRESH = "fresh process per build config"
 STATE_SHARED = "pytest process"
 

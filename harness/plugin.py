@@ -329,7 +329,7 @@ EXIT_STICKY = 70
 
 
 def sticky_cuda_error(exc: BaseException) -> str:
-    from harness.oracle import exception_chain
+    from harness.expect.graphs import exception_chain
 
     for e in exception_chain(exc):
         hit = next((m for m in STICKY_CUDA_ERRORS if m in str(e)), "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from harness.oracle import OUTER_CAPTURE_WARN, RTX_OVERRIDE_WARN, Cell, Expect
+from harness.expect.graphs import OUTER_CAPTURE_WARN, RTX_OVERRIDE_WARN, Cell, Expect
 
 
 def warning_problems(exp: Expect, logs: Sequence[str], desc: Mapping[str, str]) -> list[str]:
@@ -49,16 +49,16 @@ def graph_problems(cell: Cell, exp: Expect, desc: Mapping[str, str], batches: Se
 
     if cell.backend == "trt_rtx":
         want("cuda_graph_strategy", _live_strategy(cell, exp))
-        want("kernel_strategy", cell.kernel)
+        want("kernel_strategy", cell.kernel_strategy)
         if exp.graph == "outer_torch":
             want("captures", str(len(set(batches))))
             want("rtx_native", "forced_off" if exp.outcome == "forced_off" else "off")
         return problems
-    want("module_cuda_graph_strategy", cell.strategy)  # the module keeps what was set, override or not
-    want("module_kernel_strategy", cell.kernel)
+    want("module_cuda_graph_strategy", cell.cuda_graph_strategy)  # the module keeps what was set, override or not
+    want("module_kernel_strategy", cell.kernel_strategy)
     if cell.runtime == "python":
         want("live_cuda_graph_strategy", _live_strategy(cell, exp))
-        want("live_kernel_strategy", cell.kernel)
+        want("live_kernel_strategy", cell.kernel_strategy)
     wrapped = desc.get("module_type") == "CudaGraphsTorchTensorRTModule"
     if wrapped != (exp.graph == "outer_torch"):
         problems.append(f"module type {desc.get('module_type')!r}: an outer whole-graph wrapper is "

@@ -12,15 +12,13 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UnknownChoiceError, UsageError
+from harness.vocab import BOUND_STREAM_MODES, STREAM_MODE_PATTERN
 
-BOUND_MODES = ("default", "caller", "external")
-MODE_PATTERN = re.compile(r"^(default|caller|external|green(\d+)|torchgreen(\d+))$")
 # The runtime's magic stream handles: never a stream the caller owns (cuda_runtime_api.h).
 MAGIC_HANDLES = {1: "cudaStreamLegacy", 2: "cudaStreamPerThread"}
 
@@ -30,14 +28,14 @@ class StreamMode:
     """A parsed mode: its kind and, for green modes, the SMs requested."""
 
     name: str
-    kind: str  # default | caller | external | green | torchgreen
+    kind: str  # a harness.vocab.StreamKind
     sms: int | None = None
 
     @classmethod
     def parse(cls, text: str) -> StreamMode:
-        m = MODE_PATTERN.match(text)
+        m = STREAM_MODE_PATTERN.match(text)
         if not m:
-            raise UnknownChoiceError("stream mode", text, ("default", "caller", "external", "green<N>", "torchgreen<N>"))
+            raise UnknownChoiceError("stream mode", text, (*BOUND_STREAM_MODES, "green<N>", "torchgreen<N>"))
         if m.group(2) or m.group(3):
             kind = "green" if m.group(2) else "torchgreen"
             return cls(text, kind, int(m.group(2) or m.group(3)))

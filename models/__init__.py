@@ -10,15 +10,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from harness.errors import BuildConfigError, UnknownChoiceError
+from harness.vocab import Shapes
 
 if TYPE_CHECKING:
     import torch
-
-Shapes = Literal["static", "dynamic"]
-SHAPES: tuple[Shapes, ...] = ("static", "dynamic")
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from harness.vocab import RTX_VARIANTS
 from reports.document import STATES, HeatCell, Heatmap, State, Table
 
 RTX_TEST = "test_rtx_cell"
-RTX_BACKENDS = ("torch_trt", "trt_rtx")
+RTX_BACKENDS = sorted(RTX_VARIANTS)  # the heatmaps' order: torch_trt, then the native trt_rtx
 
 
 def torch_trt_version(meta: dict[str, Any]) -> str:
@@ -27,7 +28,7 @@ def torch_trt_version(meta: dict[str, Any]) -> str:
 def oracle_outcome(cell: dict[str, Any], version: str) -> str | None:
     """The oracle's expected outcome of a TensorRT-RTX matrix cell, or None when the cell is not one."""
     from harness.errors import HarnessError
-    from harness.oracle import Cell, OracleError, expect
+    from harness.expect.graphs import Cell, OracleError, expect
 
     backend = cell.get("variant")
     if RTX_TEST not in str(cell.get("nodeid", "")) or backend not in RTX_BACKENDS:

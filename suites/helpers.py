@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from harness.cases import Case
 from harness.config import PROFILES, RunConfig
-from models import SHAPES
+from harness.expect.graphs import Expect, raised_as_expected
+from harness.vocab import SHAPES
 
 perf = pytest.mark.perf
 gpu = pytest.mark.gpu
@@ -45,6 +47,14 @@ def require_runs(harness_case: Any) -> None:
             pytest.skip(cap.reason)
 
 
+def assert_raises_as_row(exp: Expect, run: Callable[[], object]) -> None:
+    """``run`` must raise what the oracle row says: an exception of the row's type whose chain holds its message."""
+    with pytest.raises(Exception) as info:
+        run()
+    mismatch = raised_as_expected(info.value, exp)
+    assert not mismatch, mismatch
+
+
 def target_version() -> str:
     """The Torch-TensorRT release whose rows the suite runs: the installed one (metadata only, no import), else
     2.14, the release this harness targets. The other release's rows stay in the oracle's own tests."""
@@ -59,6 +69,12 @@ def torch_trt_runtimes() -> tuple[str, ...]:
     and ``use_python_runtime`` is a deprecated no-op (docs/behaviour.md, "Runtime"), so cells ask for none
     ("selected") and are judged by the runtime that ran; earlier releases honour the flag."""
     return ("selected",) if target_version() >= "2.14" else ("cpp", "python")
+
+
+def rtx_builds() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """(variant, build options) of a suite's TensorRT-RTX cells: the native adapter, and Torch-TensorRT on each
+    runtime the suite asks for."""
+    return (("trt_rtx", ()), *(("torch_trt", (("rt", rt),)) for rt in torch_trt_runtimes()))
 
 
 def parametrize_cases(metafunc: pytest.Metafunc, cases: list[Case]) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.coverage import all_rows, behaviour_row, contract_row, coverage, executed_level, row_name
+from harness.coverage import all_rows, behaviour_row, contract_row, coverage, current_row_name, executed_level, row_name
 from harness.expect.contract import EXPECTATIONS
-from harness.oracle import BEHAVIOUR, STREAMS, Cell
+from harness.expect.graphs import BEHAVIOUR, STREAMS, Cell
 
 
 def test_levels_by_machine():
@@ -35,3 +35,19 @@ def test_highest_recorded_level_wins_and_floors_hold():
     assert rtx.level == "L1" and rtx.cells == 0  # type-checked adapters, never executed here
     assert table[contract_row(first)].level == "L2"
     assert table[contract_row(EXPECTATIONS[1].id)].level == "L0"  # a failed cell proves nothing
+
+
+def test_row_names_recorded_before_the_vocabulary_count_for_todays_rows():
+    """Results written when the oracle said ``strategy``/``kernel``/``variant`` still prove the same rows."""
+    cell = Cell("torch_trt", "2.14", "python", "whole_graph", "disabled", "eager", "dynamic", "default", "broken", "plain")
+    name = behaviour_row(cell)
+    assert "cuda_graph_strategy=disabled" in name and "kernel_strategy=eager|none" in name
+    old = name.replace("cuda_graph_strategy=", "strategy=").replace("kernel_strategy=", "kernel=")
+    assert old != name
+    assert current_row_name(old) == name and current_row_name(name) == name
+    table = {c.row: c for c in coverage([{"row": old, "level": "L4"}])}
+    assert table[name].level == "L4" and table[name].cells == 1
+    assert old not in table
+    hostsync = behaviour_row(Cell("cudagraph", "n/a", "n/a", "capture_side", "n/a", "n/a", "static", "default", "n/a",
+                                  "hostsync"))
+    assert current_row_name(hostsync.replace("form=", "variant=")) == hostsync

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import oracle
 from harness.errors import UnknownChoiceError
-from harness.oracle import BEHAVIOUR, STREAMS, Cell, Expect, OracleError, Row, all_cells, expect, kernel_stream
+from harness.expect import graphs as oracle
+from harness.expect.graphs import BEHAVIOUR, STREAMS, Cell, Expect, OracleError, Row, all_cells, expect, kernel_stream
 
 CELLS = list(all_cells())
 
@@ -102,8 +102,8 @@ def test_negative_controls_overlap_and_gap_are_detected(monkeypatch):
 
 def test_spec_rows_spot_checks():
     base = dict(backend="torch_trt", version="2.14", shapes="dynamic", stream="green", segmentation="broken",
-                variant="plain")
-    py_lazy = Cell(runtime="python", cg_mode="whole_graph", strategy="disabled", kernel="lazy", **base)
+                form="plain")
+    py_lazy = Cell(runtime="python", cg_mode="whole_graph", cuda_graph_strategy="disabled", kernel_strategy="lazy", **base)
     assert expect(py_lazy).exc == "RuntimeError" and "not monolithically" not in expect(py_lazy).message
     assert expect(py_lazy).message.startswith("CUDA graph capture failed")
     cpp_lazy = dataclasses.replace(py_lazy, runtime="cpp")

@@ -12,7 +12,7 @@ import pytest
 
 from harness.backends.base import BuildConfig, Built, RunSettings
 from harness.errors import CapabilityMissing
-from harness.oracle import OUTER_CAPTURE_WARN, RTX_OVERRIDE_WARN, Cell, expect
+from harness.expect.graphs import OUTER_CAPTURE_WARN, RTX_OVERRIDE_WARN, Cell, expect
 from harness.rtx_checks import context_problems, graph_problems, kernel_problems, warning_problems
 from models import get_model
 
@@ -20,8 +20,9 @@ trt_rtx = pytest.importorskip("tensorrt_rtx", reason="tensorrt_rtx not installed
 
 
 def _cell(**kw: str) -> Cell:
-    base = dict(backend="torch_trt", version="2.14", runtime="python", cg_mode="subgraph", strategy="disabled",
-                kernel="lazy", shapes="static", stream="default", segmentation="single", variant="plain")
+    base = dict(backend="torch_trt", version="2.14", runtime="python", cg_mode="subgraph",
+                cuda_graph_strategy="disabled",
+                kernel_strategy="lazy", shapes="static", stream="default", segmentation="single", form="plain")
     return Cell(**{**base, **kw})
 
 
@@ -69,13 +70,13 @@ def test_override_warning_once_per_engine_and_nowhere_else():
     assert not warning_problems(warns, [RTX_OVERRIDE_WARN + " ..."] * 2, desc)
     assert warning_problems(warns, [RTX_OVERRIDE_WARN] * 4, desc)  # counted twice (a priming load's too)
     assert warning_problems(warns, [], desc)
-    quiet = expect(_cell(strategy="whole_graph_capture"))
+    quiet = expect(_cell(cuda_graph_strategy="whole_graph_capture"))
     assert not warning_problems(quiet, [], desc)
     assert warning_problems(quiet, [RTX_OVERRIDE_WARN], desc)
 
 
 def test_cpp_outer_capture_warning_is_required_where_the_row_says():
-    row = expect(_cell(runtime="cpp", cg_mode="whole_graph", strategy="whole_graph_capture", segmentation="broken"))
+    row = expect(_cell(runtime="cpp", cg_mode="whole_graph", cuda_graph_strategy="whole_graph_capture", segmentation="broken"))
     assert row.outcome == "forced_off"
     assert not warning_problems(row, ["[W] " + OUTER_CAPTURE_WARN + " on engine x"], {"engines": "1"})
     assert warning_problems(row, [], {"engines": "1"})
@@ -106,7 +107,7 @@ def test_contexts_created_lazily_once():
     assert context_problems(row, [1], [1])  # created before the first forward
     assert context_problems(row, [0], [2])  # recreated by the override
     for rt in ("python", "cpp"):
-        forced = expect(_cell(runtime=rt, cg_mode="whole_graph", strategy="whole_graph_capture", segmentation="broken"))
+        forced = expect(_cell(runtime=rt, cg_mode="whole_graph", cuda_graph_strategy="whole_graph_capture", segmentation="broken"))
         assert not context_problems(forced, [0], [2])
         assert context_problems(forced, [0], [1])
 
@@ -124,7 +125,7 @@ def test_kernel_strategy_read_back():
 def test_native_cache_verdict_compares_the_library_with_the_disk():
     """The warm verdict compares what the library's cache holds after deserialize with the file's size read from
     disk: two observations, so a cache that took only part of the file is flagged."""
-    from harness.runtime_cache import trt_rtx_problems
+    from harness.expect.cache import trt_rtx_problems
 
     warm = {"load_status": "loaded", "file_bytes": 4096, "loaded_bytes": 4096, "cache_bytes_after": 4096}
     assert not trt_rtx_problems(warm, "warm")
@@ -138,7 +139,7 @@ def test_torch_trt_corrupt_cache_is_judged_by_what_the_library_kept():
     runtime/_runtime_cache.py:146-148): the corrupt start is the file held before the first forward and a live
     cache after it that is not the file. A verdict expecting "rejected" could never pass; this one can, and fails
     where the corrupt bytes survive."""
-    from harness.runtime_cache import torch_trt_problems
+    from harness.expect.cache import torch_trt_problems
 
     corrupt = {"file_bytes": 78, "file_sha": "aa", "loaded_bytes": 78, "cache_bytes_after": 5000, "cache_sha_after": "bb"}
     assert not torch_trt_problems(corrupt, "corrupt_cold")

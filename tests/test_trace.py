@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ResultsError, SchemaVersionError
+from harness.expect.confinement import verdicts
 from harness.smid import PROBE_KERNEL
-from harness.trace.model import Trace
+from harness.trace.model import Trace, attribute
 from harness.trace.nsys import read_nsys
-from harness.trace.verdict import attribute, verdicts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]

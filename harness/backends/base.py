@@ -7,6 +7,7 @@ TensorRT-RTX and Torch-TensorRT wherever those run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -14,21 +15,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from harness import nvtx_ranges
 from harness.errors import BuildConfigError, UnknownChoiceError
-from models import SHAPES, Shapes, get_model
+from harness.vocab import (
+    CG_MODES,
+    CUDA_GRAPH_STRATEGIES,
+    DEVICES,
+    KERNEL_STRATEGIES,
+    SHAPES,
+    CgMode,
+    CudaGraphStrategy,
+    KernelStrategy,
+    Shapes,
+)
+from models import get_model
 
 if TYPE_CHECKING:
     import torch
 
     from harness.probe import EnvReport
     from models import ModelEntry
-
-DEVICES = ("cpu", "cuda")
-CUDA_GRAPH_STRATEGIES = ("disabled", "whole_graph_capture")  # W14 runtime/_runtime_config.py:62-136
-KERNEL_STRATEGIES = ("lazy", "eager", "none")  # W14 runtime/_runtime_config.py:404
-# CUDA-graph modes: Torch-TensorRT's (set_cudagraphs_mode / enable_cudagraphs, docs/behaviour.md) and the native adapter's
-# outer torch.cuda.CUDAGraph capture; each RTX backend validates its own subset.
-CG_MODES = ("standard", "subgraph", "whole_graph", "outer_capture")
 
 
 @dataclass(frozen=True)
@@ -73,10 +79,10 @@ class RunSettings:
     """TensorRT-RTX runtime knobs (Torch-TensorRT's ``RuntimeSettings``) and the CUDA-graph mode the module runs
     under; PyTorch backends accept only defaults."""
 
-    cuda_graph_strategy: str = "disabled"
-    kernel_strategy: str = "lazy"
+    cuda_graph_strategy: CudaGraphStrategy = "disabled"
+    kernel_strategy: KernelStrategy = "lazy"
     runtime_cache: str | None = None
-    cg_mode: str = "standard"
+    cg_mode: CgMode = "standard"
 
     def __post_init__(self) -> None:
         if self.cuda_graph_strategy not in CUDA_GRAPH_STRATEGIES:
@@ -143,6 +149,27 @@ def replay_per_shape(graphs: dict[tuple[int, ...], tuple[Any, Any, Any]], x: tor
     static_in.copy_(x)
     graph.replay()
     return static_out  # type: ignore[no-any-return]
+
+
+def capture_shape(module: Callable[[Any], Any], x: torch.Tensor, stream: Any, prepare: Callable[[torch.Tensor], None],
+                  inference_mode: bool = False) -> tuple[Any, Any, Any]:
+    """One CUDA graph of ``module`` for ``x``'s shape: (graph, static input, static output). The capture runs on
+    ``stream``, ordered after the caller's current stream (and the caller after it), inside an NVTX ``capture``
+    range; ``prepare(static_in)`` runs first on ``stream``, outside the capture (warm-up, a capturability check
+    that raises). ``inference_mode``: both under ``torch.inference_mode()`` (the static input, copied into on
+    every replay, is cloned outside it)."""
+    import torch
+
+    static_in = x.clone()
+    caller = torch.cuda.current_stream()
+    stream.wait_stream(caller)
+    with torch.inference_mode() if inference_mode else contextlib.nullcontext(), torch.cuda.stream(stream):
+        prepare(static_in)
+        graph = torch.cuda.CUDAGraph()
+        with nvtx_ranges.phase("capture", f"shape={tuple(x.shape)}"), torch.cuda.graph(graph, stream=stream):
+            static_out = module(static_in)
+    caller.wait_stream(stream)
+    return graph, static_in, static_out
 
 
 def timed_call(runner: Any, x: torch.Tensor) -> Callable[[], Any]:

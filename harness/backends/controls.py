@@ -53,5 +53,3 @@ class DefaultStreamRunner:
     def describe(self) -> dict[str, str]:
         return {**self.inner.describe(), "stream": "default (control)"}
 
-
-CONTROLS = ("none", "default_stream", "side_stream", "fewer_sms")

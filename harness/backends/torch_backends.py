@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from harness import nvtx_ranges
-from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, reject_settings, replay_per_shape
+from harness.backends.base import (
+    BuildConfig,
+    Built,
+    RunSettings,
+    capture_shape,
+    reject_options,
+    reject_settings,
+    replay_per_shape,
+)
+from harness.vocab import CAPTURE_STREAMS, COMPILE_MODES, MODEL_FORMS
 
 if TYPE_CHECKING:
     from harness.probe import EnvReport
     from models import ModelEntry
 
-
-MODEL_VARIANTS = ("plain", "hostsync")
 
 
 class HostSync(torch.nn.Module):
@@ -38,7 +44,7 @@ class HostSync(torch.nn.Module):
 
 def build_module(model: ModelEntry, config: BuildConfig) -> torch.nn.Module:
     module = model.build()
-    if config.option("variant", "plain") == "hostsync":
+    if config.option("form", "plain") == "hostsync":
         module = HostSync(module)
     return module.to(config.device)
 
@@ -71,25 +77,31 @@ class EagerRunner:
         return {"runtime": "pytorch-eager", "device": self.device, "stream": self.last_stream}
 
 
-class EagerBackend:
-    name = "eager"
+class _PytorchBackend:
+    """What the PyTorch backends share: build options validated against ``options``, no TensorRT-RTX knobs, and a
+    build that is the model module itself (in the form the build option asks for) on the cell's device."""
+
+    name: str
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"form": MODEL_FORMS}
 
     def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
         return _no_gpu(env, config)
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"variant": MODEL_VARIANTS})
+        reject_options(config, self.options)
         reject_settings(self.name, settings)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
         t0 = time.perf_counter()
         return Built(config, build_module(model, config), time.perf_counter() - t0)
 
+
+class EagerBackend(_PytorchBackend):
+    name = "eager"
+
     def load(self, built: Built, settings: RunSettings) -> EagerRunner:
         return EagerRunner(built.artifact, built.config.device)
 
-
-CAPTURE_STREAMS = ("side", "current")
 
 
 class CudaGraphRunner:
@@ -110,21 +122,17 @@ class CudaGraphRunner:
         self.last_stream = ""
 
     def _capture(self, x: torch.Tensor) -> tuple[Any, Any, Any]:
-        static_in = x.clone()
-        caller = torch.cuda.current_stream()
-        stream = torch.cuda.Stream() if self.capture == "side" else caller  # type: ignore[no-untyped-call]
-        stream.wait_stream(caller)
-        graph = torch.cuda.CUDAGraph()
-        with torch.inference_mode(), torch.cuda.stream(stream):
-            for _ in range(self.warmup_iters):  # warm up outside capture: lazy init, cuDNN autotune
+        stream = torch.cuda.Stream() if self.capture == "side" else torch.cuda.current_stream()  # type: ignore[no-untyped-call]
+
+        def warm_up(static_in: torch.Tensor) -> None:  # outside capture: lazy init, cuDNN autotune
+            for _ in range(self.warmup_iters):
                 self.module(static_in)
             if self.capture == "side":
                 stream.synchronize()
-            with nvtx_ranges.phase("capture", f"shape={tuple(x.shape)}"), torch.cuda.graph(graph, stream=stream):
-                static_out = self.module(static_in)
-        caller.wait_stream(stream)
+
+        captured = capture_shape(self.module, x, stream, warm_up, inference_mode=True)
         self.captures += 1
-        return graph, static_in, static_out
+        return captured
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         out = replay_per_shape(self.graphs, x, self._capture)
@@ -150,27 +158,18 @@ class CudaGraphRunner:
                 "captures": str(self.captures), "shapes_captured": str(len(self.graphs))}
 
 
-class CudaGraphBackend:
+class CudaGraphBackend(_PytorchBackend):
     name = "cudagraph"
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"capture": CAPTURE_STREAMS, "form": MODEL_FORMS}
 
     def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
         if config.device != "cuda":
             return "CUDA graphs need device=cuda"
         return _no_gpu(env, config)
 
-    def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"capture": CAPTURE_STREAMS, "variant": MODEL_VARIANTS})
-        reject_settings(self.name, settings)
-
-    def build(self, model: ModelEntry, config: BuildConfig) -> Built:
-        t0 = time.perf_counter()
-        return Built(config, build_module(model, config), time.perf_counter() - t0)
-
     def load(self, built: Built, settings: RunSettings) -> CudaGraphRunner:
         return CudaGraphRunner(built.artifact, built.config.option("capture", "side"))
 
-
-COMPILE_MODES = ("default", "reduce-overhead")
 
 
 class CompiledRunner(EagerRunner):
@@ -183,20 +182,17 @@ class CompiledRunner(EagerRunner):
                 "stream": self.last_stream}
 
 
-class CompileBackend:
+class CompileBackend(_PytorchBackend):
     """``torch.compile`` with inductor. The on-disk cache directory is the run's own
     (``TORCHINDUCTOR_CACHE_DIR``, set by the pytest plugin), never the per-user default."""
 
     name = "compile"
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"compile_mode": COMPILE_MODES, "form": MODEL_FORMS}
 
     def unavailable(self, env: EnvReport, config: BuildConfig) -> str | None:
         if config.option("compile_mode", "default") == "reduce-overhead" and config.device != "cuda":
             return "mode=reduce-overhead uses CUDA graphs and needs device=cuda"
         return _no_gpu(env, config)
-
-    def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"compile_mode": COMPILE_MODES, "variant": MODEL_VARIANTS})
-        reject_settings(self.name, settings)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
         t0 = time.perf_counter()

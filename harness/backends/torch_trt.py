@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.backends.base import BuildConfig, Built, RunSettings, reject_options
 from harness.errors import UsageError
+from harness.vocab import RUNTIME_REQUESTS, SEGMENTATIONS, TORCH_TRT_CG_MODES
 
 if TYPE_CHECKING:
     import torch
@@ -32,11 +33,8 @@ if TYPE_CHECKING:
     from harness.probe import EnvReport
     from models import ModelEntry
 
-# build option "rt": the runtime the cell asks for. "selected" = whatever the package selects (2.14: the flag is a
-# deprecated no-op, so it is never passed); "cpp"/"python" pass use_python_runtime, honoured by releases before 2.14.
-RUNTIMES = ("selected", "cpp", "python")
-CG_MODES = ("standard", "subgraph", "whole_graph")  # RunSettings.cg_mode
-SEGMENTATIONS = ("single", "broken")  # build option "seg"
+# build option "rt" (RUNTIME_REQUESTS): "selected" = whatever the package selects (2.14: the flag is a deprecated no-op,
+# so it is never passed); "cpp"/"python" pass use_python_runtime, honoured by releases before 2.14.
 # A forced graph break: ReLU runs in PyTorch between TensorRT engines (exercises WHOLE_GRAPH capture).
 _BREAK_OPS = {"torch.ops.aten.relu.default"}
 
@@ -182,11 +180,11 @@ class TorchTrtBackend:
         return "; and ".join(reasons) or None
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
-        reject_options(config, {"rt": RUNTIMES, "seg": SEGMENTATIONS})
-        if settings.cg_mode not in CG_MODES:
+        reject_options(config, {"rt": RUNTIME_REQUESTS, "seg": SEGMENTATIONS})
+        if settings.cg_mode not in TORCH_TRT_CG_MODES:
             from harness.errors import UnknownChoiceError
 
-            raise UnknownChoiceError("torch_trt CUDA-graph mode", settings.cg_mode, CG_MODES)
+            raise UnknownChoiceError("torch_trt CUDA-graph mode", settings.cg_mode, TORCH_TRT_CG_MODES)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
         import torch

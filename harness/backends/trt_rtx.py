@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import nvtx_ranges
-from harness.backends.base import BuildConfig, Built, RunSettings, reject_options, replay_per_shape
+from harness.backends.base import BuildConfig, Built, RunSettings, capture_shape, reject_options, replay_per_shape
 from harness.backends.trt_rtx_lib import CapturingLogger, known_refusal, refusal_text
 from harness.errors import CapabilityMissing
 from harness.results import write_atomic
 from harness.runtime_cache import CacheFile, CacheLoad
+from harness.vocab import COMPUTE_CAPABILITIES, NATIVE_CG_MODES
 
 if TYPE_CHECKING:
     import tensorrt_rtx
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     from harness.probe import EnvReport
     from models import ModelEntry
 
-CG_MODES = ("standard", "outer_capture")  # RunSettings.cg_mode for the native adapter
-COMPUTE_CAPABILITIES = ("current", "sm75", "sm80", "sm86", "sm89", "sm120", "sm121")  # spec: set_compute_capability
 
 
 def _trt() -> types.ModuleType:
@@ -190,21 +189,16 @@ class OuterCaptureRunner:
 
         from harness.errors import CaptureRefused
 
-        static_in = x.clone()
-        caller, side = torch.cuda.current_stream(), torch.cuda.Stream()  # type: ignore[no-untyped-call]
-        side.wait_stream(caller)
-        with torch.cuda.stream(side):
+        def refuse_uncapturable(static_in: torch.Tensor) -> None:
             self.inner(static_in)  # first run outside capture: shapes bound, lazy work done
             why = self.inner.monolithic_capturable()
             if why:
                 raise CaptureRefused(f"the TensorRT-RTX execution context is not stream-capturable for shape "
                                      f"{tuple(x.shape)}: {why}")
-            graph = torch.cuda.CUDAGraph()
-            with nvtx_ranges.phase("capture", f"shape={tuple(x.shape)}"), torch.cuda.graph(graph, stream=side):
-                static_out = self.inner(static_in)
-        caller.wait_stream(side)
+
+        captured = capture_shape(self.inner, x, torch.cuda.Stream(), refuse_uncapturable)  # type: ignore[no-untyped-call]
         self.captures += 1
-        return graph, static_in, static_out
+        return captured
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return replay_per_shape(self.graphs, x, self._capture)
@@ -231,10 +225,10 @@ class TrtRtxBackend:
 
     def validate(self, config: BuildConfig, settings: RunSettings) -> None:
         reject_options(config, {"compute_capability": COMPUTE_CAPABILITIES})
-        if settings.cg_mode not in CG_MODES:
+        if settings.cg_mode not in NATIVE_CG_MODES:
             from harness.errors import UnknownChoiceError
 
-            raise UnknownChoiceError("trt_rtx CUDA-graph mode", settings.cg_mode, CG_MODES)
+            raise UnknownChoiceError("trt_rtx CUDA-graph mode", settings.cg_mode, NATIVE_CG_MODES)
         if config.device != "cuda":
             from harness.errors import UnknownChoiceError
 

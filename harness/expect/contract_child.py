@@ -38,6 +38,7 @@ CHECK_NAMES = ("environment", "runtime_selected", "settings", "cudagraphs", "run
                "default_path", "compile", "depth")
 SUBSTITUTED_CAPABILITY = (12, 0)
 SUBSTITUTED_DEVICE = 0
+NOT_A_WORD = "bogus"  # a value no knob accepts: the library must reject it (never a harness.vocab word)
 _CALLS: dict[str, dict[str, int]] = {"torch.cuda.current_device": {}, "torch.cuda.get_device_capability": {}}
 _REAL = {"torch.cuda.current_device": torch.cuda.current_device,
          "torch.cuda.get_device_capability": torch.cuda.get_device_capability}
@@ -140,8 +141,8 @@ def check_settings(tt: Any) -> dict[str, Any]:
                      "runtime_cache_is_default_path": rs.runtime_cache == _defaults.RUNTIME_CACHE_PATH,
                      "runtime_cache_is_none": rs.runtime_cache is None},
         "construct_warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
-        "invalid_cuda_graph_strategy": raised(lambda: RuntimeSettings(cuda_graph_strategy="bogus")),
-        "invalid_kernel_strategy": raised(lambda: RuntimeSettings(dynamic_shapes_kernel_specialization_strategy="bogus")),
+        "invalid_cuda_graph_strategy": raised(lambda: RuntimeSettings(cuda_graph_strategy=NOT_A_WORD)),
+        "invalid_kernel_strategy": raised(lambda: RuntimeSettings(dynamic_shapes_kernel_specialization_strategy=NOT_A_WORD)),
         "merge_unknown_key": raised(lambda: rs.merge(bogus=1)),
         "merge_known_key": rs.merge(cuda_graph_strategy="whole_graph_capture").cuda_graph_strategy,
         "merge_leaves_original": rs.cuda_graph_strategy,
@@ -187,7 +188,7 @@ def check_cudagraphs(tt: Any, lazy_module: Callable[..., Any]) -> dict[str, Any]
     before = trt_mod.runtime_settings.cuda_graph_strategy
     with rt.enable_cudagraphs(holder, cuda_graph_strategy="whole_graph_capture"):
         inside = trt_mod.runtime_settings.cuda_graph_strategy
-    bogus = raised(lambda: rt.enable_cudagraphs(holder, cuda_graph_strategy="bogus").__enter__())
+    bogus = raised(lambda: rt.enable_cudagraphs(holder, cuda_graph_strategy=NOT_A_WORD).__enter__())
     rt.set_cudagraphs_mode(False)
     out["strategy_kwarg_without_engine"] = {"before": before, "inside": inside, "engine_is_none": trt_mod.engine is None,
                                             "bogus_strategy": bogus}

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.backends.controls import CONTROLS
 from harness.errors import UnknownChoiceError
 from harness.trace.model import Trace
+from harness.vocab import CONTROLS
 
 
 @dataclass(frozen=True)

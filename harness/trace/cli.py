@@ -25,7 +25,8 @@ def load_trace(path: Path) -> Trace:
 
 
 def main_trace(path: Path, expects: list[str] | None = None, controls: list[str] | None = None) -> int:
-    from harness.trace import expect, verdict
+    from harness.expect import confinement
+    from harness.trace import expect
 
     exps = [expect.parse_expectation(e) for e in expects or []] + \
         [expect.parse_expectation(c, control=True) for c in controls or []]
@@ -34,6 +35,6 @@ def main_trace(path: Path, expects: list[str] | None = None, controls: list[str]
         checked = expect.check(trace, exps)
         print(expect.render(trace, checked))
         return 0 if all(v.ok for v in checked) else 1
-    vs = verdict.verdicts(trace)
-    print(verdict.render(trace, vs))
+    vs = confinement.verdicts(trace)
+    print(confinement.render(trace, vs))
     return 0 if vs and all(v.as_expected for v in vs) else 1

@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from harness.errors import UsageError
-from harness.trace.model import Context, Kernel, Range, Trace
-from harness.trace.verdict import attribute
+from harness.expect.confinement import verdict_status
+from harness.trace.model import Context, Kernel, Range, Trace, attribute
 
 RULES = ("green", "primary", "one-stream")
 _FIX = "write GLOB=RULE[,RULE...] with RULE in green, primary, one-stream, e.g. --expect 'encoder*=green,one-stream'"
@@ -70,10 +70,7 @@ class RuleVerdict:
         return self.held != self.expectation.control
 
     def line(self) -> str:
-        if self.expectation.control:
-            status = "control flagged (expected)" if self.ok else "FAIL control not flagged (the check cannot fail)"
-        else:
-            status = "PASS" if self.ok else "FAIL"
+        status = verdict_status(self.expectation.control, self.ok)
         head = (f"{status} {self.expectation.glob!r}={self.rule}: {self.ranges} range(s), {self.kernels} kernel(s), "
                 f"streams {self.streams}, contexts {self.contexts}")
         shown = self.problems[:5] + ([f"... and {len(self.problems) - 5} more range(s)"] if len(self.problems) > 5 else [])

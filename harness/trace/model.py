@@ -1,6 +1,9 @@
-"""A trace as data: kernels, API calls, NVTX ranges and contexts, from CUPTI or from an nsys export.
+"""A trace as data: kernels, API calls, NVTX ranges and contexts, from CUPTI or from an nsys export, and the
+attribution of its kernels to NVTX ranges.
 
-Saved as versioned JSON so traces recorded on the GPU host serve as CPU test fixtures.
+Saved as versioned JSON so traces recorded on the GPU host serve as CPU test fixtures. A kernel is linked to its
+launching thread and launch time through the API call with the same correlation id; its innermost range is the
+latest-starting range of that thread containing the launch.
 """
 
 from __future__ import annotations
@@ -95,3 +98,30 @@ class Trace:
             raise ResultsError(f"trace {str(path)!r} cannot be read as JSON ({exc}). Fix: pass a trace saved by the "
                                "harness (*.trace.json) or an nsys SQLite export (*.sqlite)") from None
         return cls.from_dict(data, str(path))
+
+
+@dataclass
+class Attribution:
+    innermost: dict[int, Range | None]  # kernel index -> innermost range (None: launched outside any range)
+    launch: dict[int, tuple[int, int]]  # kernel index -> (thread id, launch time)
+    unlinked: int  # kernels with no API call of the same correlation id
+
+
+def attribute(trace: Trace) -> Attribution:
+    api = {a.correlation_id: a for a in trace.api_calls}
+    by_thread: dict[int, list[Range]] = {}
+    for r in trace.ranges:
+        by_thread.setdefault(r.thread_id, []).append(r)
+    innermost: dict[int, Range | None] = {}
+    launch: dict[int, tuple[int, int]] = {}
+    unlinked = 0
+    for i, k in enumerate(trace.kernels):
+        call = api.get(k.correlation_id)
+        if call is None:
+            unlinked += 1
+            innermost[i] = None
+            continue
+        launch[i] = (call.thread_id, call.start)
+        hits = [r for r in by_thread.get(call.thread_id, []) if r.start <= call.start <= r.end]
+        innermost[i] = max(hits, key=lambda r: r.start) if hits else None
+    return Attribution(innermost, launch, unlinked)

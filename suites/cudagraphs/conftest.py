@@ -4,12 +4,11 @@ import pytest
 
 from harness.backends.base import RunSettings
 from harness.cases import Case
-from harness.oracle import Cell, all_cells
+from harness.expect.graphs import Cell, all_cells
 from harness.plugin import RUN_CONFIG
-from harness.streams import BOUND_MODES
+from harness.vocab import BOUND_STREAM_MODES, PYTORCH_BACKENDS, RTX_VARIANTS, CacheState
 from suites.helpers import target_version, torch_trt_runtimes
 
-PYTORCH_BACKENDS = ("eager", "cudagraph", "compile")
 # oracle cg_mode -> (backend variant, extra build options)
 CG_MODE_VARIANT = {
     "standard": ("eager", ()),
@@ -22,17 +21,16 @@ MODEL = "dynconv"  # the oracle's PyTorch rows do not depend on the model; dynco
 
 
 def pytorch_cells() -> list[Cell]:
-    return [c for c in all_cells() if c.backend in PYTORCH_BACKENDS and c.stream in BOUND_MODES]
+    return [c for c in all_cells() if c.backend in PYTORCH_BACKENDS and c.stream in BOUND_STREAM_MODES]
 
 
 def cell_case(cell: Cell) -> Case:
     variant, extra = CG_MODE_VARIANT[cell.cg_mode]
-    extra = (*extra, ("variant", cell.variant)) if cell.variant != "plain" else extra
+    extra = (*extra, ("form", cell.form)) if cell.form != "plain" else extra
     return Case(MODEL, variant, cell.shapes, cell.stream, extra=extra)
 
 
-RTX_BACKENDS = ("torch_trt", "trt_rtx")
-RTX_CACHE = ("off", "warm")  # a warm runtime cache must not change what a CUDA-graph cell does
+RTX_CACHE: tuple[CacheState, ...] = ("off", "warm")  # a warm runtime cache must not change what a CUDA-graph cell does
 
 
 def rtx_cells() -> list[Cell]:
@@ -40,12 +38,13 @@ def rtx_cells() -> list[Cell]:
     values: it is parametrized with runtime "cpp" and the test puts in the runtime that ran before judging."""
     version = target_version()
     selected = torch_trt_runtimes() == ("selected",)
-    return [c for c in all_cells() if c.backend in RTX_BACKENDS and c.stream == "default"
+    return [c for c in all_cells() if c.backend in RTX_VARIANTS and c.stream == "default"
             and c.version in (version, "n/a") and not (selected and c.runtime == "python")]
 
 
 def rtx_case(model: str, cell: Cell, cache: str) -> Case:
-    settings = RunSettings(cuda_graph_strategy=cell.strategy, kernel_strategy=cell.kernel, cg_mode=cell.cg_mode)
+    settings = RunSettings(cuda_graph_strategy=cell.cuda_graph_strategy, kernel_strategy=cell.kernel_strategy,
+                           cg_mode=cell.cg_mode)
     rt = torch_trt_runtimes()[0] if torch_trt_runtimes() == ("selected",) else cell.runtime
     extra = (("rt", rt), ("seg", cell.segmentation)) if cell.backend == "torch_trt" else ()
     return Case(model, cell.backend, cell.shapes, cell.stream, settings=settings, extra=extra, cache=cache)

@@ -14,12 +14,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-import pytest
-
-from harness.oracle import Cell, expect, raised_as_expected
+from harness.expect.graphs import Cell, expect
 from harness.rtx_checks import context_problems, graph_problems, warning_problems
 from harness.runtime_cache import isolated_path
-from suites.helpers import gpu, require_runs, rtx
+from suites.helpers import assert_raises_as_row, gpu, require_runs, rtx
 
 
 def _batches(harness_case):
@@ -75,11 +73,11 @@ def test_rtx_cell(rtx_cell, case, harness_case, caplog, capfd):
 def _check(harness_case, runner, cell, exp, path, caplog, capfd):
     batches = _batches(harness_case)
     if exp.outcome == "raises":
-        with pytest.raises(Exception) as info:
+        def forwards():
             for b in batches:
                 runner(harness_case.input(b))
-        mismatch = raised_as_expected(info.value, exp)
-        assert not mismatch, mismatch
+
+        assert_raises_as_row(exp, forwards)
         _prove(harness_case, cell, exp)
         return
     for b in batches:

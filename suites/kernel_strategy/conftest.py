@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from harness.backends.base import KERNEL_STRATEGIES, RunSettings
+from harness.backends.base import RunSettings
 from harness.cases import Case
 from harness.plugin import RUN_CONFIG
-from suites.helpers import torch_trt_runtimes
+from harness.vocab import KERNEL_STRATEGIES, SHAPES
+from suites.helpers import rtx_builds
 
 # (variant, build options) of the RTX cells: the native adapter, and Torch-TensorRT on each runtime
-RTX = (("trt_rtx", ()), *(("torch_trt", (("rt", rt),)) for rt in torch_trt_runtimes()))
-COMPILE_SHAPES = ("dynamic", "static")  # torch.compile(dynamic=True): symbolic sizes; False: one graph per shape
+RTX = rtx_builds()
+COMPILE_SHAPES = SHAPES[::-1]  # dynamic first; torch.compile(dynamic=True): symbolic sizes; False: one graph per shape
 
 
 def rtx_cases(models: tuple[str, ...]) -> list[Case]:

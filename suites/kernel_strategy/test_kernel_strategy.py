@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from harness.expect.kernels import DYNAMO_01, expected_graphs, specialization_problems
+from harness.vocab import SHAPES
 from suites.helpers import require_runs, rtx
-
-DYNAMO_01 = "PyTorch dynamo: sizes 0 and 1 are specialized even under dynamic=True (0/1 specialization)"
 
 
 def _sweep(harness_case: Any, runner: Callable[[Any], Any], batches: list[int], checked: bool = True) -> list[float]:
@@ -46,8 +46,8 @@ def _batches(harness_case: Any) -> list[int]:
 
 @rtx
 def test_rtx_sweep(case, harness_case):
-    from harness.backends.base import KERNEL_STRATEGIES
     from harness.rtx_checks import kernel_problems
+    from harness.vocab import KERNEL_STRATEGIES
 
     require_runs(harness_case)
     runner = harness_case.runner()
@@ -67,18 +67,6 @@ def test_rtx_sweep(case, harness_case):
                         level=harness_case.session.proof_level)
 
 
-def expected_graphs(shapes: str, batches: list[int]) -> int:
-    """The specialization oracle for torch.compile: graphs compiled over a sweep of ``batches``."""
-    if shapes == "static":
-        return len(set(batches))  # one graph per new shape
-    return 1 + int(1 in batches and len(set(batches)) > 1)  # DYNAMO_01: size 1 apart, one symbolic graph
-
-
-def specialization_problems(shapes: str, batches: list[int], graphs: int) -> list[str]:
-    want = expected_graphs(shapes, batches)
-    return [] if graphs == want else [f"{shapes} shapes over batches {batches}: {graphs} graphs compiled, expected {want}"]
-
-
 def test_compile_sweep(case, harness_case):
     import torch
     from torch._dynamo.utils import counters
@@ -95,7 +83,7 @@ def test_compile_sweep(case, harness_case):
     problems = specialization_problems(case.shapes, batches, graphs)
     assert not problems, (DYNAMO_01, problems)
     # negative control: the same run judged as the other specialization must be flagged
-    other = "static" if case.shapes == "dynamic" else "dynamic"
+    other = next(s for s in SHAPES if s != case.shapes)
     assert specialization_problems(other, batches, graphs), "the specialization check cannot tell the modes apart"
     harness_case.record("graphs_compiled", float(graphs), "1", batches=len(batches),
                         new_shape_first_call_ms_max=max(firsts[1:]), new_shape_first_call_ms_min=min(firsts[1:]))

@@ -23,7 +23,7 @@ def _batches(harness_case, case):
 
 @perf
 def test_latency(case, harness_case):
-    from harness.latency_child import FRESH_VARIANTS
+    from harness.vocab import FRESH_VARIANTS
 
     if harness_case.device == "cuda" and case.variant in FRESH_VARIANTS:
         return _fresh(case, harness_case)

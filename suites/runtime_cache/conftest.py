@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 
-from harness.cases import RTX_VARIANTS, Case
+from harness.cases import Case
 from harness.plugin import RUN_CONFIG
 from harness.runtime_cache import isolated_path
-
-# variant -> what "the cache" is for it: inductor's FX-graph/AOTAutograd directory, or a runtime cache file
-CACHE_VARIANTS = ("compile", "trt_rtx", "torch_trt")
+from harness.vocab import CACHE_VARIANTS, RTX_VARIANTS
 
 
 def cache_cases(models: tuple[str, ...], state: str) -> list[Case]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import UsageError
-from harness.runtime_cache import cache_problems, check_isolated, isolated_path, torchtrt_default_path
+from harness.expect.cache import cache_problems
+from harness.runtime_cache import check_isolated, isolated_path, torchtrt_default_path
 from suites.helpers import require_runs
 
 SPEC_CACHE = "docs/behaviour.md#runtime-cache"

@@ -9,12 +9,12 @@ import pytest
 
 from harness.plugin import RUN_CONFIG
 from harness.trace.child import TraceSpec
-from suites.helpers import torch_trt_runtimes
+from harness.vocab import BOUND_STREAM_MODES, PYTORCH_BACKENDS
+from suites.helpers import rtx_builds
 
-POSITIVE_MODES = ("default", "caller", "external", "green16", "green32", "green66", "torchgreen32")
-BACKENDS = ("eager", "cudagraph", "compile")
+POSITIVE_MODES = (*BOUND_STREAM_MODES, "green16", "green32", "green66", "torchgreen32")
 # TensorRT-RTX variants, judged against the oracle's STREAMS rows (engine side stream or the caller's)
-RTX_BACKENDS = (("trt_rtx", ()), *(("torch_trt", (("rt", rt),)) for rt in torch_trt_runtimes()))
+RTX_BACKENDS = rtx_builds()
 # (control, mode, the problem the verdict must name)
 CONTROLS = (
     ("side_stream", "green32", "off the bound stream"),
@@ -34,7 +34,8 @@ def _capture(backend, mode):
 
 
 def positive_specs(models):
-    return [TraceSpec(m, b, "static", mode, extra=_capture(b, mode)) for m in models for b in BACKENDS for mode in POSITIVE_MODES]
+    return [TraceSpec(m, b, "static", mode, extra=_capture(b, mode)) for m in models for b in PYTORCH_BACKENDS
+            for mode in POSITIVE_MODES]
 
 
 def control_specs(models):
@@ -77,8 +78,8 @@ def confinement(harness_session):
     for cap in ("cupti", "green_ctx_driver", "nvtx"):
         if not harness_session.env.cap(cap).ok:
             pytest.skip(f"{cap}: {harness_session.env.cap(cap).reason}")
+    from harness.expect.confinement import verdicts
     from harness.trace.child import run_traced
-    from harness.trace.verdict import verdicts
 
     out_dir = Path(harness_session.config.out_dir) / "traces"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.vocab import GREEN_STREAM_KINDS
 from suites.helpers import gpu
 
 green_ctx = pytest.mark.green_ctx
@@ -51,13 +52,13 @@ def test_negative_control_fails(spec, problem, confinement, harness_session):
     assert not v.ok, f"the check passed a run that leaves the bound stream or context: {v.line()}"
     assert any(problem in p for p in v.problems), v.line()
     what = "negative control flagged" if spec.control != "none" else "graph captured outside the green context escapes it"
-    harness_session.finding(spec.case_id, f"{what}: " + "; ".join(v.problems), "harness.trace.verdict")
+    harness_session.finding(spec.case_id, f"{what}: " + "; ".join(v.problems), "harness.expect.confinement")
 
 
 def _oracle_cell(spec, account_runtime=None):
-    from harness.oracle import Cell
+    from harness.expect.graphs import Cell
 
-    mode = "green" if spec.mode.startswith(("green", "torchgreen")) else spec.mode
+    mode = "green" if spec.mode.startswith(GREEN_STREAM_KINDS) else spec.mode
     if spec.variant == "trt_rtx":
         return Cell("trt_rtx", "n/a", "n/a", "standard", "disabled", "lazy", "static", mode, "n/a", "plain")
     from suites.helpers import target_version
@@ -73,7 +74,7 @@ def test_rtx_stream_binding(rtx_spec, harness_session, request):
     """Torch-TensorRT on the caller's stream (docs/behaviour.md#streams): a non-default current stream is used directly, the
     default stream gets the engine's own side stream; the trace must show whichever the oracle's row says."""
     from harness.coverage import row_name
-    from harness.oracle import kernel_stream
+    from harness.expect.graphs import kernel_stream
     from suites.streams.conftest import rtx_unavailable
 
     reason = rtx_unavailable(harness_session, rtx_spec.variant)

@@ -1,7 +1,6 @@
-"""Attribution of kernels to NVTX ranges, and the confinement verdict of each checked range.
+"""The confinement verdict of each checked range of a trace (kernels attributed to ranges by
+``harness.trace.model.attribute``): the expectations of ``suites/streams`` and of ``python -m harness trace``.
 
-A kernel is linked to its launching thread and launch time through the API call with the same
-correlation id; its innermost range is the latest-starting range of that thread containing the launch.
 A checked range (text ending ``[expect <mode> sms=<N>]``) opens with the ``harness_smid_probe`` kernel on
 the bound stream: that kernel tags the stream and context every other kernel of the range must use.
 For ``green*`` modes the context must be a green context, holding exactly N SMs where the trace says.
@@ -14,34 +13,16 @@ from dataclasses import dataclass, field
 
 from harness.nvtx_ranges import DOMAIN, EXPECT
 from harness.smid import PROBE_KERNEL
-from harness.trace.model import Context, Kernel, Range, Trace
+from harness.trace.model import Context, Kernel, Range, Trace, attribute
+from harness.vocab import GREEN_STREAM_KINDS
 
 
-@dataclass
-class Attribution:
-    innermost: dict[int, Range | None]  # kernel index -> innermost range (None: launched outside any range)
-    launch: dict[int, tuple[int, int]]  # kernel index -> (thread id, launch time)
-    unlinked: int  # kernels with no API call of the same correlation id
-
-
-def attribute(trace: Trace) -> Attribution:
-    api = {a.correlation_id: a for a in trace.api_calls}
-    by_thread: dict[int, list[Range]] = {}
-    for r in trace.ranges:
-        by_thread.setdefault(r.thread_id, []).append(r)
-    innermost: dict[int, Range | None] = {}
-    launch: dict[int, tuple[int, int]] = {}
-    unlinked = 0
-    for i, k in enumerate(trace.kernels):
-        call = api.get(k.correlation_id)
-        if call is None:
-            unlinked += 1
-            innermost[i] = None
-            continue
-        launch[i] = (call.thread_id, call.start)
-        hits = [r for r in by_thread.get(call.thread_id, []) if r.start <= call.start <= r.end]
-        innermost[i] = max(hits, key=lambda r: r.start) if hits else None
-    return Attribution(innermost, launch, unlinked)
+def verdict_status(control: bool, as_expected: bool) -> str:
+    """How a verdict line starts: PASS / FAIL, or for a deliberately wrong run (a negative control) whether its
+    check flagged it, as it must."""
+    if control:
+        return "control flagged (expected)" if as_expected else "FAIL control not flagged (the check cannot fail)"
+    return "PASS" if as_expected else "FAIL"
 
 
 @dataclass
@@ -77,10 +58,7 @@ class RangeVerdict:
         return self.ok != self.control
 
     def line(self) -> str:
-        if self.control:
-            status = "control flagged (expected)" if self.as_expected else "FAIL control not flagged (the check cannot fail)"
-        else:
-            status = "PASS" if self.ok else "FAIL"
+        status = verdict_status(self.control, self.as_expected)
         sms = f" sms claimed {self.claimed_sms} / context {self.context_sms}" if self.claimed_sms else ""
         text = (f"{status} {self.range!r}: {self.kernels} kernels, streams {dict(self.streams)}, "
                 f"contexts {dict(self.contexts)}{sms}")
@@ -112,7 +90,7 @@ def _check_range(r: Range, kernels: list[Kernel], contexts: dict[int, Context]) 
     if off_ctx:
         v.problems.append(f"{len(off_ctx)} kernel(s) ran outside the bound context {tag.context_id} "
                           f"(contexts {sorted({k.context_id for k in off_ctx})})")
-    if mode.startswith(("green", "torchgreen")):
+    if mode.startswith(GREEN_STREAM_KINDS):
         ctx = contexts.get(tag.context_id)
         if ctx is None:
             v.problems.append(f"context {tag.context_id} has no context record: cannot tell whether it is green")
