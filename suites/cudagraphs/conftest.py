@@ -4,8 +4,8 @@ import pytest
 
 from harness.backends.base import RunSettings
 from harness.cases import Case
+from harness.keys import RUN_CONFIG
 from harness.oracle import Cell, all_cells
-from harness.plugin import RUN_CONFIG
 from harness.streams import BOUND_MODES
 from suites.helpers import target_version, torch_trt_runtimes
 

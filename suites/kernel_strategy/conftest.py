@@ -7,7 +7,7 @@ import pytest
 
 from harness.backends.base import KERNEL_STRATEGIES, RunSettings
 from harness.cases import Case
-from harness.plugin import RUN_CONFIG
+from harness.keys import RUN_CONFIG
 from suites.helpers import torch_trt_runtimes
 
 # (variant, build options) of the RTX cells: the native adapter, and Torch-TensorRT on each runtime

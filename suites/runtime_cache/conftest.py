@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness.cases import RTX_VARIANTS, Case
-from harness.plugin import RUN_CONFIG
+from harness.keys import RUN_CONFIG
 from harness.runtime_cache import isolated_path
 
 # variant -> what "the cache" is for it: inductor's FX-graph/AOTAutograd directory, or a runtime cache file

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.plugin import RUN_CONFIG
+from harness.keys import RUN_CONFIG
 from harness.trace.child import TraceSpec
 from suites.helpers import torch_trt_runtimes
 
