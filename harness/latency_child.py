@@ -49,15 +49,13 @@ def measurement(d: dict[str, Any]) -> Measurement:
 def _measure(spec: LatencyRun) -> dict[str, Any]:
     import torch
 
-    from harness.backends.base import BuildConfig, RunSettings, timed_call
-    from harness.config import VARIANTS
-    from harness.session import make_backend
+    from harness.backends.base import RunSettings, timed_call
+    from harness.backends.registry import make_backend, variant_config
     from harness.timing import measure
     from models import get_model
 
-    backend_name, options = VARIANTS[spec.variant]
-    cfg = BuildConfig(backend_name, spec.model, spec.shapes, spec.device, options)  # type: ignore[arg-type]
-    backend = make_backend(backend_name, Path(spec.cache_dir))
+    cfg = variant_config(spec.variant, spec.model, spec.shapes, spec.device)
+    backend = make_backend(cfg.backend, Path(spec.cache_dir))
     backend.validate(cfg, RunSettings())
     model = get_model(spec.model)
     built = backend.build(model, cfg)

@@ -70,15 +70,12 @@ _BUILT: dict[Any, Any] = {}
 
 
 def _runner(spec: TraceSpec) -> Any:
-    from harness.backends.base import BuildConfig
     from harness.backends.controls import DefaultStreamRunner, SideStreamRunner
-    from harness.config import VARIANTS
-    from harness.session import make_backend
+    from harness.backends.registry import make_backend, variant_config
     from models import get_model
 
-    backend_name, options = VARIANTS[spec.variant]
-    cfg = BuildConfig(backend_name, spec.model, spec.shapes, "cuda", options + spec.extra)  # type: ignore[arg-type]
-    backend = make_backend(backend_name, Path(os.environ.get("HARNESS_CACHE_DIR", ".harness-cache")))
+    cfg = variant_config(spec.variant, spec.model, spec.shapes, "cuda", spec.extra)
+    backend = make_backend(cfg.backend, Path(os.environ.get("HARNESS_CACHE_DIR", ".harness-cache")))
     from harness.backends.base import RunSettings
 
     backend.validate(cfg, RunSettings())
