@@ -98,7 +98,7 @@ def test_gpu_options():
 
 def test_groups():
     from harness.cases import Case
-    from harness.trace.child import TraceSpec
+    from harness.children.trace_child import TraceSpec
 
     a, b = Case("dynconv", "eager", "static", "caller"), Case("dynconv", "eager", "static", "green16")
     assert group_of({"case": a}) == group_of({"case": b}) != group_of({"case": Case("dynconv", "eager", "dynamic")})

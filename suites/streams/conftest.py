@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.children.trace_child import TraceSpec
 from harness.keys import RUN_CONFIG
-from harness.trace.child import TraceSpec
 from suites.helpers import torch_trt_runtimes
 
 POSITIVE_MODES = ("default", "caller", "external", "green16", "green32", "green66", "torchgreen32")
@@ -77,7 +77,7 @@ def confinement(harness_session):
     for cap in ("cupti", "green_ctx_driver", "nvtx"):
         if not harness_session.env.cap(cap).ok:
             pytest.skip(f"{cap}: {harness_session.env.cap(cap).reason}")
-    from harness.trace.child import run_traced
+    from harness.children.trace_child import run_traced
     from harness.trace.verdict import verdicts
 
     out_dir = Path(harness_session.config.out_dir) / "traces"

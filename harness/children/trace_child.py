@@ -1,4 +1,4 @@
-"""A traced run in a fresh process: ``python -m harness.trace.child SPEC.json OUT.trace.json``.
+"""A traced run in a fresh process: ``python -m harness.children.trace_child SPEC.json OUT.trace.json``.
 
 CUPTI starts before CUDA does, NVTX reaches CUPTI through ``NVTX_INJECTION64_PATH`` (set by
 ``run_traced`` before the process starts), and the run is: build, warm up (outside any checked range),
@@ -59,7 +59,7 @@ def run_traced(specs: list[TraceSpec], out: Path, timeout_s: float = 420) -> Tra
     spec_path = out.with_name(out.name.replace(".trace.json", "") + ".specs.json")
     spec_path.write_text(json.dumps([asdict(s) for s in specs]))
     env = {**os.environ, "NVTX_INJECTION64_PATH": lib}
-    proc = subprocess.run([sys.executable, "-m", "harness.trace.child", str(spec_path), str(out)], env=env,
+    proc = subprocess.run([sys.executable, "-m", "harness.children.trace_child", str(spec_path), str(out)], env=env,
                           capture_output=True, text=True, timeout=timeout_s)
     if proc.returncode != 0:
         raise RuntimeError(f"traced child exited {proc.returncode}: {proc.stderr[-3000:]}")
