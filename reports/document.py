@@ -1,7 +1,7 @@
 """The report as a renderer-neutral document: sections of blocks (text, tables, heatmaps, images, collapsed
 details). Markdown and HTML render the same document, so both always show the same numbers.
 
-``build_document`` assembles the sections in reading order from ``reports.sections.SECTIONS``; a new section is
+``reports.sections.build_document`` assembles the sections in reading order from its ``SECTIONS``; a new section is
 one more builder in that list, and a status line that belongs on the first screen is one more entry of
 ``reports.sections.BANNERS``.
 """
@@ -13,7 +13,7 @@ from typing import Literal
 
 import pandas as pd
 
-from reports.tables import ReportTables, fmt
+from reports.tables import fmt
 
 State = Literal["passed", "raised", "failed", "skipped", "absent"]
 STATES: dict[str, str] = {"passed": "passed", "raised": "raised as expected", "failed": "failed", "skipped": "skipped",
@@ -77,12 +77,3 @@ def to_table(df: pd.DataFrame, columns: list[str], headers: dict[str, str] | Non
     names = headers or {}
     return Table(tuple(names.get(c, c) for c in cols), rows)
 
-
-def build_document(t: ReportTables, plots: list[str]) -> tuple[str, list[Section]]:
-    from reports.sections import SECTIONS
-
-    title = f"Harness report — run {t.header.get('run_id', '?')}"
-    sections: list[Section] = []
-    for builder in SECTIONS:
-        sections += builder(t, plots)
-    return title, sections

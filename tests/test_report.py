@@ -15,9 +15,8 @@ import pytest
 
 from harness.results import ResultsWriter, read_results
 from reports import render_run
-from reports.document import build_document
 from reports.markdown import render_markdown
-from reports.sections import METRICS, SHOWN
+from reports.sections import METRICS, SHOWN, build_document
 from reports.tables import build_tables, fmt
 
 ROOT = Path(__file__).resolve().parents[1]
