@@ -56,3 +56,32 @@ def test_module_children_import_this_checkout():
     from harness.children.cache_child import child_env
 
     assert child_env()["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
+
+
+def _files(folder: Path) -> dict[str, float]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime for p in folder.rglob("*") if p.is_file()}
+
+
+def test_traced_run_keeps_its_builds_in_the_given_cache_dir(tmp_path, monkeypatch):
+    """The traced child builds in the folder its starter names (the run's --harness-cache-dir), not in a default
+    relative to its working folder (before: ./.harness-cache, whatever the option said). No GPU here: CUPTI is off and
+    the load fails, but the native TensorRT-RTX engine is built on any machine and lands on disk. Control: a second
+    run given another folder builds there and leaves the first folder as it was."""
+    pytest.importorskip("tensorrt_rtx", reason="tensorrt_rtx not installed: pip install '.[rtx]'")
+    from harness.children.trace_child import TraceSpec, libcupti_path, run_traced
+
+    if libcupti_path() is None:
+        pytest.skip("libcupti not found (nvidia-cuda-cupti, installed with torch's CUDA wheels)")
+    monkeypatch.setenv("HARNESS_CUPTI", "0")
+    monkeypatch.chdir(tmp_path)
+    spec = TraceSpec("dynconv", "trt_rtx", "static", "default")
+    first, second = tmp_path / "cache-a", tmp_path / "cache-b"
+    trace = run_traced([spec], tmp_path / "a.trace.json", first)
+    assert spec.case_id in trace.meta["cases"]  # the case ran (its error, if any, recorded) and the trace was written
+    built = _files(first)
+    assert any(name.startswith("trt_rtx/") and name.endswith(".engine") for name in built), built
+    assert not (tmp_path / ".harness-cache").exists()
+
+    run_traced([spec], tmp_path / "b.trace.json", second)
+    assert {n for n in _files(second) if n.endswith(".engine")} == {n for n in built if n.endswith(".engine")}
+    assert _files(first) == built and not (tmp_path / ".harness-cache").exists()

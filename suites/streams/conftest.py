@@ -88,7 +88,7 @@ def confinement(harness_session):
         if model not in runs:
             specs = [s for s in positive_specs([model])] + [s for s, _ in control_specs([model])]
             specs += [s for s in rtx_specs([model]) if not rtx_unavailable(harness_session, s.variant)]
-            trace = run_traced(specs, out_dir / f"confinement-{model}.trace.json")
+            trace = run_traced(specs, out_dir / f"confinement-{model}.trace.json", harness_session.config.cache_dir)
             runs[model] = (trace, {v.case_id: v for v in verdicts(trace)}, trace.meta["cases"])
         return runs[model]
 
