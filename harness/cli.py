@@ -1,4 +1,5 @@
-"""Command line: ``python -m harness {env,run,report,export,test}`` (also the ``trtrtx-harness`` script)."""
+"""Command line of the harness: ``python -m harness COMMAND`` (also the ``trtrtx-harness`` script); ``--help`` lists
+every command with what it does, ``COMMAND --help`` its options."""
 
 from __future__ import annotations
 

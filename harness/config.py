@@ -13,7 +13,7 @@ from harness.errors import UnknownChoiceError, UsageError
 from harness.timing import TimingSpec
 from models import MODELS
 
-# Backend variants a profile may run: (label, backend name, build options).
+# Backend variants a profile may run: variant name -> (backend name, build options).
 VARIANTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "eager": ("eager", ()),
     "cudagraph": ("cudagraph", ()),

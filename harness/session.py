@@ -1,4 +1,6 @@
-"""Run lifecycle: probe once, open the results file, share builds across cells, render the report."""
+"""Run lifecycle of one pytest process: probe once, refuse a reused run id, open the results file with its meta line,
+share builds across cells, write records, cells and findings, close the section with its end line and point
+``latest`` at a completed main job. Rendering the report is ``reports.render_run``, called by the plugin."""
 
 from __future__ import annotations
 

@@ -76,4 +76,3 @@ def to_table(df: pd.DataFrame, columns: list[str], headers: dict[str, str] | Non
     rows = tuple(tuple(fmt(v, c) for c, v in zip(cols, rec, strict=True)) for rec in df[cols].itertuples(index=False))
     names = headers or {}
     return Table(tuple(names.get(c, c) for c in cols), rows)
-
