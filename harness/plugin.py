@@ -136,6 +136,11 @@ def _stop_on_sigterm(config: pytest.Config) -> None:
 
     signal.signal(signal.SIGTERM, stop)
 
+    def restore() -> None:  # the handler lives as long as the run
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    config.add_cleanup(restore)
+
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:  # pytest-xdist: the run id and a GPU for each worker
