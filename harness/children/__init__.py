@@ -1,4 +1,6 @@
-"""Entry points of the processes the harness starts, one module each, with the functions that start them.
+"""Programs the harness runs in fresh processes, one module each, with the functions that start them. (The
+``bench`` and ``calibrate`` commands also start their own module again, ``--one`` / ``--worker``: a mode of the
+command, kept beside it.)
 
 - ``trace_child``: a traced run (CUPTI + NVTX) of stream-confinement cells, ``python -m harness.children.trace_child``.
 - ``cache_child``: one runtime-cache phase (cold, warm, corrupt) in a fresh process; ``run_json_child`` runs any of them.
