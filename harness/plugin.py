@@ -1,6 +1,8 @@
-"""pytest plugin: options, markers, configuration and lifecycle hooks only.
+"""pytest plugin: markers, configuration and lifecycle hooks only.
 
-Measuring lives in ``harness.fixture``, the run lifecycle in ``harness.session``, rendering in ``reports``.
+The options are the rows of ``harness.options``; the run's state lives in ``config.stash`` under the keys of
+``harness.keys`` (and of this module, for its own bookkeeping), never in a module global. Measuring lives in
+``harness.fixture``, the run lifecycle in ``harness.session``, rendering in ``reports``.
 Importing this module imports neither torch_tensorrt, tensorrt_rtx nor CUPTI.
 """
 
