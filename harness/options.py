@@ -10,9 +10,7 @@ import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pytest
+from typing import TYPE_CHECKING, Any
 
 from harness.config import (
     DEVICE_CHOICES,
@@ -28,6 +26,9 @@ from harness.config import (
 from harness.distributed import parse_gpus
 from harness.errors import UsageError
 from models import MODELS
+
+if TYPE_CHECKING:
+    import pytest
 
 PYTEST_PREFIX = "--harness-"
 RUN_PREFIX = "--"
