@@ -1,9 +1,9 @@
 """Benchmarks of the timing engine itself (``python -m harness bench``): they print numbers, they are not tests.
 
 1. Fidelity: the harness's resnet18 CUDA-graph latency cell (a fresh process per build config,
-   ``harness.latency_child``) against the loop a user would write (``harness/reference_loop.py``: a fresh process that
-   imports nothing from the harness and builds its own torchvision model), alternating, at batch 1, 4 and 8 (target
-   within +-1 %).
+   ``harness.children.latency_child``) against the loop a user would write (``harness/children/reference_loop.py``: a
+   fresh process that imports nothing from the harness and builds its own torchvision model), alternating, at batch 1,
+   4 and 8 (target within +-1 %).
 2. Host overhead the harness adds per timed iteration, host clock and CUDA events (target <= 0.5 us).
 3. Graph-mode noise: within-run CV (target <= 0.5 %) and between-process CV of p50 over 5 fresh
    processes (target <= 1 %).
@@ -71,7 +71,7 @@ def reference_p50(batch: int) -> float:
     """p50 of the user's loop, in a fresh process that imports nothing from the harness."""
     from pathlib import Path
 
-    script = Path(__file__).with_name("reference_loop.py")
+    script = Path(__file__).parent / "children" / "reference_loop.py"
     out = subprocess.run([sys.executable, str(script), str(batch)], capture_output=True, text=True, timeout=300, check=True)
     return float(json.loads(out.stdout.strip().splitlines()[-1])["p50"])
 
@@ -80,7 +80,7 @@ def harness_p50(batch: int) -> float:
     """p50 of the harness's resnet18 CUDA-graph latency cell, measured as the suite measures it."""
     from dataclasses import asdict
 
-    from harness.latency_child import LatencyRun, measurement, run_fresh
+    from harness.children.latency_child import LatencyRun, measurement, run_fresh
 
     out = run_fresh(LatencyRun("resnet18", "cudagraph", "dynamic", (batch,), asdict(SPEC)))
     if "error" in out:

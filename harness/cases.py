@@ -49,7 +49,3 @@ class Case:
         return {"model": self.model, "variant": self.variant, "shapes": self.shapes, "stream": self.stream,
                 "strategy": self.settings.cuda_graph_strategy, "kernel_strategy": self.settings.kernel_strategy,
                 "cg_mode": self.settings.cg_mode, "runtime_cache": self.cache, **dict(self.extra)}
-
-
-def case_ids(cases: list[Case]) -> list[str]:
-    return [c.id for c in cases]

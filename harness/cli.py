@@ -1,4 +1,5 @@
-"""Command line: ``python -m harness {env,run,report,export,test}`` (also the ``trtrtx-harness`` script)."""
+"""Command line of the harness: ``python -m harness COMMAND`` (also the ``trtrtx-harness`` script); ``--help`` lists
+every command with what it does, ``COMMAND --help`` its options."""
 
 from __future__ import annotations
 
@@ -14,19 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config import (
-    DEVICE_CHOICES,
-    PROFILES,
-    VARIANTS,
-    check_device_available,
-    check_out_dir,
-    check_run_id,
-    new_run_id,
-    parse_device,
-    parse_list,
-)
+from harness.config import check_device_available, check_out_dir, new_run_id
 from harness.errors import HarnessError, ResultsError, UnknownChoiceError, UsageError
-from models import MODELS
+from harness.options import Options, add_run_arguments, from_run_args, pytest_args
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,15 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     env.add_argument("--json", action="store_true", help="machine-readable output. Default: %(default)r")
 
     run = sub.add_parser("run", help="the main job: default conformance + benchmark run with a report")
-    run.add_argument("--profile", default="default", help=f"one of {sorted(PROFILES)}. Default: %(default)r")
-    run.add_argument("--models", default=None, help=f"comma-separated subset of {sorted(MODELS)}. Default: profile's")
-    run.add_argument("--backends", default=None, help=f"comma-separated subset of {sorted(VARIANTS)}. Default: profile's")
-    run.add_argument("--device", default="auto", help=f"one of {list(DEVICE_CHOICES)}. Default: %(default)r")
-    run.add_argument("--out", default="reports/out", help="root of run folders. Default: %(default)r")
-    run.add_argument("--history", default=None, help="history folder the run's summary is added to. Default: none")
-    run.add_argument("--run-id", default=None, help="name of the run's folder: a plain file name, not 'latest', never "
-                     "used before. Default: UTC time and pid")
-    run.add_argument("--resume", action="store_true", help="append to the existing run --run-id names, as a new section")
+    add_run_arguments(run)
     run.add_argument("--suites", default=str(ROOT / "suites"), help="the suites folder to run. Default: the harness's")
     run.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest after --")
 
@@ -129,27 +112,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return code
 
 
-def _run_argv(args: argparse.Namespace, run_id: str) -> list[str]:
-    """The pytest command line of the main job; every value checked first (``UsageError``)."""
-    if args.profile not in PROFILES:
-        raise UnknownChoiceError("profile", args.profile, PROFILES)
+def _run_argv(args: argparse.Namespace, opts: Options, run_id: str) -> list[str]:
+    """The pytest command line of the main job (``opts``: the run options, already parsed and checked)."""
     suites = Path(args.suites).resolve()
     if not suites.is_dir():
         raise UsageError("--suites", args.suites, "is not a folder", "pass the folder holding the suites")
+    check_device_available(opts.device)
+    given = pytest_args({**vars(args), "run_id": run_id})
     argv = [sys.executable, "-m", "pytest", str(suites), "-p", "no:cacheprovider", "-rfEs", f"--rootdir={suites.parent}",
-            f"--harness-profile={args.profile}", f"--harness-out={check_out_dir(args.out)}", f"--harness-run-id={run_id}",
-            "--harness-latest"]
-    if args.resume:
-        argv.append("--harness-resume")
-    if args.models is not None:
-        argv.append(f"--harness-models={','.join(parse_list('model', args.models, MODELS))}")
-    if args.backends is not None:
-        argv.append(f"--harness-backends={','.join(parse_list('backend variant', args.backends, VARIANTS))}")
-    device = parse_device(args.device)
-    check_device_available(device)
-    argv.append(f"--harness-device={device}")
-    if args.history is not None:
-        argv.append(f"--harness-history={check_out_dir(args.history)}")
+            *given, "--harness-latest"]
     return argv + [str(a) for a in args.pytest_args]
 
 
@@ -159,17 +130,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     cells with an "interrupted" end line and renders the report; a second Ctrl-C kills it."""
     from harness.procs import child_setup
 
-    if args.resume and args.run_id is None:
-        raise UsageError("--resume", True, "needs the id of the run to resume", "pass --run-id ID with it")
-    run_id = check_run_id(args.run_id) if args.run_id is not None else new_run_id()
-    argv = _run_argv(args, run_id)
-    if PROFILES[args.profile].rounds > 1:
+    opts = from_run_args(args)
+    run_id = opts.run_id or new_run_id()
+    argv = _run_argv(args, opts, run_id)
+    if opts.profile.rounds > 1:
         from harness.rounds import run_rounds
 
         keep = [a for a in argv[: len(argv) - len(args.pytest_args)]
                 if not a.startswith(("--harness-run-id=", "--harness-history="))]
-        history = check_out_dir(args.history) if args.history else None
-        return run_rounds(keep, PROFILES[args.profile].rounds, check_out_dir(args.out).resolve(), history,
+        return run_rounds(keep, opts.profile.rounds, opts.out.resolve(), opts.history,
                           [str(a) for a in args.pytest_args], Path(args.suites).resolve().parent, run_id)
     print("+ " + " ".join(argv), flush=True)
     parent = os.getpid()
@@ -196,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     if stops:
-        results = check_out_dir(args.out) / run_id / "results.jsonl"
+        results = opts.out / run_id / "results.jsonl"
         print(f"harness: run interrupted; finished cells and the report are in {results.parent}", file=sys.stderr)
         return 128 + stops[0]
     return 0 if code == 5 else code  # 5: nothing collected for this selection

@@ -15,7 +15,7 @@ from harness.vocab import DEVICE_CHOICES as DEVICE_CHOICES  # re-exported: cli a
 from harness.vocab import VARIANTS as ALL_VARIANTS
 from models import MODELS
 
-# Backend variants a profile may run: (label, backend name, build options).
+# Backend variants a profile may run: variant name -> (backend name, build options).
 VARIANTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "eager": ("eager", ()),
     "cudagraph": ("cudagraph", ()),

@@ -14,12 +14,14 @@ from harness import nvtx_ranges
 from harness.backends.base import BuildConfig, Built, Runner
 from harness.cases import Case
 from harness.errors import CapabilityMissing
+from harness.keys import RUN_CONFIG, SESSION
 from harness.timing import Measurement, TimingSpec, measure
 from models import ModelEntry, get_model
 
 if TYPE_CHECKING:
     import torch
 
+    from harness.config import RunConfig
     from harness.session import HarnessSession
 
 
@@ -100,10 +102,14 @@ class CaseRecorder:
 
 
 @pytest.fixture(scope="session")
-def harness_session(request: pytest.FixtureRequest) -> HarnessSession:
-    from harness.plugin import SESSION
+def run_config(pytestconfig: pytest.Config) -> RunConfig:
+    """The run's frozen configuration (profile, models, variants, paths), as the plugin built it."""
+    return pytestconfig.stash[RUN_CONFIG]
 
-    return request.config.stash[SESSION]
+
+@pytest.fixture(scope="session")
+def harness_session(pytestconfig: pytest.Config) -> HarnessSession:
+    return pytestconfig.stash[SESSION]
 
 
 @pytest.fixture

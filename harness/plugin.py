@@ -1,6 +1,8 @@
-"""pytest plugin: options, markers, configuration and lifecycle hooks only.
+"""pytest plugin: markers, configuration and lifecycle hooks only.
 
-Measuring lives in ``harness.fixture``, the run lifecycle in ``harness.session``, rendering in ``reports``.
+The options are the rows of ``harness.options``; the run's state lives in ``config.stash`` under the keys of
+``harness.keys`` (and of this module, for its own bookkeeping), never in a module global. Measuring lives in
+``harness.fixture``, the run lifecycle in ``harness.session``, rendering in ``reports``.
 Importing this module imports neither torch_tensorrt, tensorrt_rtx nor CUPTI.
 """
 
@@ -10,38 +12,24 @@ import os
 import signal
 import threading
 from collections.abc import Generator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.config import (
-    DEVICE_CHOICES,
-    PROFILES,
-    VARIANTS,
-    RunConfig,
-    check_device_available,
-    check_out_dir,
-    check_run_id,
-    new_run_id,
-    parse_device,
-    parse_list,
-    parse_profile,
-)
+from harness.config import RunConfig, check_device_available, new_run_id
 from harness.distributed import assign, check_gpus_exist, group_of, parse_gpus, tag_group, untagged, visible_gpus
 from harness.errors import UsageError
-from harness.fixture import harness_case, harness_session  # noqa: F401  (fixtures registered by import)
+from harness.fixture import harness_case, harness_session, run_config  # noqa: F401  (fixtures registered by import)
+from harness.keys import RUN_CONFIG, SESSION
+from harness.options import add_pytest_options, from_pytest
 from harness.session import HarnessSession
-from models import MODELS
 
-RUN_CONFIG = pytest.StashKey[RunConfig]()
-SESSION = pytest.StashKey[HarnessSession]()
 GPUS = pytest.StashKey[tuple[str, ...]]()
 WORKER_GPUS = pytest.StashKey[dict[str, str]]()  # every worker ever started -> its GPU (for crash reports)
 LIVE_GPUS = pytest.StashKey[dict[str, str]]()  # workers alive now -> their GPU
 _RECORDED = pytest.StashKey[set[str]]()  # node ids whose cell the controller has written
-_CONFIG: dict[str, pytest.Config] = {}  # pytest_runtest_logreport gets no config argument
+_STOP_REASON = pytest.StashKey[str]()  # the signal that stopped the run
 
 MARKERS = {
     "rtx": "needs a TensorRT-RTX runtime (an engine that deserializes and runs on this GPU)",
@@ -52,70 +40,8 @@ MARKERS = {
 }
 
 
-@dataclass(frozen=True)
-class Options:
-    """The harness's pytest options, validated: every bad value is an exit-2 error naming value, rule and fix."""
-
-    profile: str
-    models: tuple[str, ...] | None
-    backends: tuple[str, ...] | None
-    device: str
-    out: Path
-    run_id: str | None
-    cache_dir: Path
-    history: Path | None
-    gpus: tuple[int, ...] | None
-
-
-def _options(config: pytest.Config) -> Options:
-    """Parse the raw option strings (raises ``UsageError``)."""
-    opt = config.getoption
-
-    def given(name: str, parse: Any) -> Any:
-        text = opt(name)
-        return None if text is None else parse(text)
-
-    return Options(
-        profile=parse_profile(opt("--harness-profile")).name,
-        models=given("--harness-models", lambda t: parse_list("model", t, MODELS)),
-        backends=given("--harness-backends", lambda t: parse_list("backend variant", t, VARIANTS)),
-        device=parse_device(opt("--harness-device")),
-        out=check_out_dir(opt("--harness-out")),
-        run_id=given("--harness-run-id", check_run_id),
-        cache_dir=check_out_dir(opt("--harness-cache-dir")),
-        history=given("--harness-history", check_out_dir),
-        gpus=given("--harness-gpus", parse_gpus),
-    )
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
-    g = parser.getgroup("harness", "Torch-TensorRT-RTX conformance and benchmark harness")
-    g.addoption("--harness-profile", default="default",
-                help=f"run profile, one of {sorted(PROFILES)}. Default: %(default)r")
-    g.addoption("--harness-models", default=None,
-                help=f"comma-separated models from {sorted(MODELS)}. Default: the profile's")
-    g.addoption("--harness-backends", default=None,
-                help=f"comma-separated backend variants from {sorted(VARIANTS)}. Default: the profile's for the device")
-    g.addoption("--harness-device", default="auto",
-                help=f"one of {list(DEVICE_CHOICES)}; auto = cuda when the probe finds a GPU; cuda on a host without "
-                     "a GPU is an error. Default: %(default)r")
-    g.addoption("--harness-out", default="reports/out",
-                help="root of run folders; each run writes <root>/<run id>/. Default: %(default)s")
-    g.addoption("--harness-run-id", default=None,
-                help="name of this run's folder: a plain file name, not 'latest', never used before. Default: UTC time and pid")
-    g.addoption("--harness-resume", action="store_true", default=False,
-                help="append to the existing run --harness-run-id names, as a new section. Default: %(default)r")
-    g.addoption("--harness-latest", action="store_true", default=False,
-                help="point <root>/latest at this run once it completes (`python -m harness run` does). Default: %(default)r")
-    g.addoption("--harness-cache-dir", default=".harness-cache",
-                help="engine / ONNX / inductor caches, keyed by model hash and options. Default: %(default)s")
-    g.addoption("--harness-history", default=None,
-                help="history folder: the run's latency summary is added to it at the end. Default: none")
-    g.addoption("--harness-gpus", default=None,
-                help="spread cells over these GPUs with pytest-xdist, one worker per GPU, --dist loadgroup: a count (2) "
-                     "or indices (0,1). Default: with -n N, each worker takes the visible GPU fewest workers hold")
-    g.addoption("--harness-no-report", action="store_true", default=False,
-                help="write results but render no report at the end. Default: %(default)r")
+    add_pytest_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -149,8 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _configure(config: pytest.Config) -> None:
-    o = _options(config)
-    profile = PROFILES[o.profile]
+    o = from_pytest(config)
+    profile = o.profile
     worker = getattr(config, "workerinput", None)
     if worker and worker.get("harness_gpu") is not None:  # before anything in this worker touches CUDA
         os.environ["CUDA_VISIBLE_DEVICES"] = worker["harness_gpu"]
@@ -160,9 +86,6 @@ def _configure(config: pytest.Config) -> None:
         config.option.loadgroup = True
     if worker is None:
         check_device_available(o.device)
-        if config.getoption("--harness-resume") and o.run_id is None:
-            raise UsageError("--harness-resume", True, "needs the id of the run to resume",
-                             "pass --harness-run-id ID with it")
     if worker is None and _distributed(config):
         visible = visible_gpus()
         config.stash[GPUS] = check_gpus_exist(o.gpus, visible) if o.gpus else visible
@@ -179,35 +102,34 @@ def _configure(config: pytest.Config) -> None:
         run_id=run_id,
         cache_dir=o.cache_dir.resolve(),
         timing=profile.timing,
-        report=not config.getoption("--harness-no-report"),
+        report=not o.no_report,
         history=o.history,
-        resume=bool(config.getoption("--harness-resume")),
-        latest=bool(config.getoption("--harness-latest")),
+        resume=o.resume,
+        latest=o.latest,
     )
     role = (worker or {}).get("workerid") or ("controller" if _distributed(config) else "main")
     hs = HarnessSession(rc, worker=role, gpu=os.environ.get("CUDA_VISIBLE_DEVICES", "all"))
     if worker is None:
         hs.check_run_folder()
-        _stop_on_sigterm()
+        _stop_on_sigterm(config)
+        config.pluginmanager.register(CellWriter(config), "harness-cell-writer")
     config.stash[RUN_CONFIG] = rc
-    _CONFIG["config"] = config
     config.stash[SESSION] = hs
     # torch.compile's on-disk caches stay private to the run, never the per-user default.
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(rc.cache_dir / "inductor" / rc.run_id))
 
 
-_STOP_REASON: dict[str, str] = {}
 KILL_AFTER_S = 30.0  # a run that does not stop this long after SIGTERM (stuck in native code) is killed
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_sigterm(config: pytest.Config) -> None:
     """SIGTERM (also sent when `python -m harness run` dies: its parent-death signal) stops the run like Ctrl-C:
     finished cells are kept, the end line says interrupted and the report is rendered."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
         return
 
     def stop(signum: int, frame: Any) -> None:
-        _STOP_REASON["reason"] = signal.Signals(signum).name
+        config.stash[_STOP_REASON] = signal.Signals(signum).name
         signal.signal(signum, signal.SIG_DFL)
         timer = threading.Timer(KILL_AFTER_S, os.kill, (os.getpid(), signal.SIGKILL))
         timer.daemon = True
@@ -215,6 +137,11 @@ def _stop_on_sigterm() -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, stop)
+
+    def restore() -> None:  # the handler lives as long as the run
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    config.add_cleanup(restore)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -353,10 +280,18 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     return result
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    config = _CONFIG.get("config")
-    if config is None or hasattr(config, "workerinput"):
-        return
+class CellWriter:
+    """Writes each cell's outcome to the results: registered on the plugin manager by the process that collects
+    reports (the xdist controller, or the only process), holding its config (``pytest_runtest_logreport`` gets none)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        _write_cell(self.config, report)
+
+
+def _write_cell(config: pytest.Config, report: pytest.TestReport) -> None:
     outcome = _cell_outcome(report)
     if outcome is None:
         return
@@ -398,7 +333,7 @@ def _cell_outcome(report: pytest.TestReport) -> tuple[str, str] | None:
 
 def _end_status(session: pytest.Session, exitstatus: int) -> tuple[str, str]:
     if exitstatus == pytest.ExitCode.INTERRUPTED:
-        return "interrupted", _STOP_REASON.get("reason", "KeyboardInterrupt (Ctrl-C)")
+        return "interrupted", session.config.stash.get(_STOP_REASON, "KeyboardInterrupt (Ctrl-C)")
     if session.shouldstop or session.shouldfail:
         return "interrupted", str(session.shouldstop or session.shouldfail)
     if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):

@@ -1,4 +1,6 @@
-"""Run lifecycle: probe once, open the results file, share builds across cells, render the report."""
+"""Run lifecycle of one pytest process: probe once, refuse a reused run id, open the results file with its meta line,
+share builds across cells, write records, cells and findings, close the section with its end line and point
+``latest`` at a completed main job. Rendering the report is ``reports.render_run``, called by the plugin."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.backends.base import Backend, BuildCache, BuildConfig, Built
-from harness.config import VARIANTS, RunConfig
-from harness.errors import UnknownChoiceError, UsageError
+from harness.backends.registry import make_backend, variant_config
+from harness.config import RunConfig
+from harness.errors import UsageError
 from harness.results import SCHEMA_VERSION, ResultsWriter, write_atomic
 
 if TYPE_CHECKING:
@@ -44,26 +47,6 @@ def package_versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def make_backend(name: str, cache_dir: Path) -> Backend:
-    from harness.backends import torch_backends
-
-    if name == "eager":
-        return torch_backends.EagerBackend()
-    if name == "cudagraph":
-        return torch_backends.CudaGraphBackend()
-    if name == "compile":
-        return torch_backends.CompileBackend()
-    if name == "trt_rtx":
-        from harness.backends.trt_rtx import TrtRtxBackend
-
-        return TrtRtxBackend(cache_dir)
-    if name == "torch_trt":
-        from harness.backends.torch_trt import TorchTrtBackend
-
-        return TorchTrtBackend(cache_dir)
-    raise UnknownChoiceError("backend", name, ("eager", "cudagraph", "compile", "trt_rtx", "torch_trt"))
 
 
 class HarnessSession:
@@ -112,11 +95,7 @@ class HarnessSession:
         return self._backends[name]
 
     def build_config(self, variant: str, model: str, shapes: str, extra: tuple[tuple[str, str], ...] = ()) -> BuildConfig:
-        if variant not in VARIANTS:
-            raise UnknownChoiceError("backend variant", variant, VARIANTS)
-        backend, options = VARIANTS[variant]
-        device = "cuda" if backend in ("trt_rtx", "torch_trt", "cudagraph") else self.device
-        return BuildConfig(backend, model, shapes, device, options + extra)  # type: ignore[arg-type]
+        return variant_config(variant, model, shapes, self.device, extra)
 
     def build(self, model: ModelEntry, config: BuildConfig) -> Built:
         backend = self.backend(config.backend)

@@ -20,6 +20,8 @@ Backend = Literal[PytorchBackend, RtxVariant]  # an adapter of the registry; the
 Variant = Literal[PytorchBackend, "compile-ro", RtxVariant]  # a backend with fixed build options (config.VARIANTS)
 CacheVariant = Literal["compile", RtxVariant]  # variants with an on-disk runtime (or inductor) cache
 FreshVariant = Literal["cudagraph", "compile-ro", RtxVariant]  # replay CUDA graphs: timed in a fresh process on a GPU
+CudaOnlyBackend = Literal["cudagraph", RtxVariant]  # build for cuda whatever device the run asks for (their cells skip
+# with the probe's reason on a machine without a GPU; TensorRT-RTX still builds there)
 ModelForm = Literal["plain", "hostsync"]  # build option "form" of the PyTorch backends
 Device = Literal["cpu", "cuda"]
 DeviceChoice = Literal["auto", Device]  # what a run asks for
@@ -68,6 +70,7 @@ BACKENDS: tuple[Backend, ...] = get_args(Backend)
 VARIANTS: tuple[Variant, ...] = get_args(Variant)
 CACHE_VARIANTS: tuple[CacheVariant, ...] = get_args(CacheVariant)
 FRESH_VARIANTS: tuple[FreshVariant, ...] = get_args(FreshVariant)
+CUDA_ONLY_BACKENDS: tuple[CudaOnlyBackend, ...] = get_args(CudaOnlyBackend)
 MODEL_FORMS: tuple[ModelForm, ...] = get_args(ModelForm)
 DEVICES: tuple[Device, ...] = get_args(Device)
 DEVICE_CHOICES: tuple[DeviceChoice, ...] = get_args(DeviceChoice)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from harness.results import read_results, write_atomic
 from reports.benchjson import to_pytest_benchmark
-from reports.document import build_document
 from reports.html import render_html
 from reports.markdown import render_markdown
 from reports.plots import latency_plots
+from reports.sections import build_document
 from reports.tables import build_tables
 
 

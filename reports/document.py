@@ -3,9 +3,9 @@ images, collapsed details. A paragraph or table cell is plain text or a ``Text``
 strong words, notes). ``render_block`` dispatches a block to a ``Renderer`` (``reports.html``, ``reports.markdown``),
 so every page and every renderer shows the same numbers.
 
-Two pages are built as documents: the run report (``build_document`` assembles its sections in reading order from
-``reports.sections.SECTIONS``; a new section is one more builder in that list, and a status line that belongs on
-the first screen is one more entry of ``reports.sections.BANNERS``) and the nightly dashboard
+Two pages are built as documents: the run report (``reports.sections.build_document`` assembles its sections in
+reading order from ``reports.sections.SECTIONS``; a new section is one more builder in that list, and a status line
+that belongs on the first screen is one more entry of ``reports.sections.BANNERS``) and the nightly dashboard
 (``reports.dashboard``).
 """
 
@@ -17,7 +17,7 @@ from typing import Literal
 
 import pandas as pd
 
-from reports.tables import ReportTables, fmt
+from reports.tables import fmt
 
 State = Literal["passed", "raised", "failed", "skipped", "absent"]
 STATES: dict[str, str] = {"passed": "passed", "raised": "raised as expected", "failed": "failed", "skipped": "skipped",
@@ -126,13 +126,3 @@ def to_table(df: pd.DataFrame, columns: list[str], headers: dict[str, str] | Non
     rows = tuple(tuple(fmt(v, c) for c, v in zip(cols, rec, strict=True)) for rec in df[cols].itertuples(index=False))
     names = headers or {}
     return Table(tuple(names.get(c, c) for c in cols), rows)
-
-
-def build_document(t: ReportTables, plots: list[str]) -> tuple[str, list[Section]]:
-    from reports.sections import SECTIONS
-
-    title = f"Harness report — run {t.header.get('run_id', '?')}"
-    sections: list[Section] = []
-    for builder in SECTIONS:
-        sections += builder(t, plots)
-    return title, sections

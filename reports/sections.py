@@ -296,3 +296,12 @@ SECTIONS: list[Callable[[ReportTables, list[str]], list[Section]]] = [
     summary, conformance_matrix, coverage, latency, first_call, cache, accuracy, builds, other, findings, cells_lists,
     configuration, units,
 ]
+
+
+def build_document(t: ReportTables, plots: list[str]) -> tuple[str, list[Section]]:
+    """The report's title and its sections, in reading order."""
+    title = f"Harness report — run {t.header.get('run_id', '?')}"
+    sections: list[Section] = []
+    for builder in SECTIONS:
+        sections += builder(t, plots)
+    return title, sections

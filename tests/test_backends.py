@@ -102,3 +102,23 @@ def test_trt_rtx_engine_disk_cache(tmp_path: Path):
     assert first.artifact == again.artifact and first.size_bytes and first.size_bytes > 100_000
     other = TrtRtxBackend(tmp_path).build(model, BuildConfig("trt_rtx", "dynconv", "static", "cuda"))
     assert not other.from_disk_cache  # static and dynamic profiles are different engines
+
+
+def test_registry_makes_every_backend_and_builds_cuda_only_backends_for_cuda(tmp_path):
+    """The registry (harness.backends.registry) names each backend it makes; the variants whose backend needs CUDA
+    build for cuda on a CPU run, the others for the run's device; unknown names are refused with the valid ones."""
+    from harness.backends.registry import make_backend, variant_config
+    from harness.config import VARIANTS
+    from harness.vocab import BACKENDS, CUDA_ONLY_BACKENDS
+
+    assert [make_backend(name, tmp_path).name for name in BACKENDS] == list(BACKENDS)
+    devices = {v: variant_config(v, "dynconv", "static", "cpu").device for v in VARIANTS}
+    assert devices == {"eager": "cpu", "cudagraph": "cuda", "compile": "cpu", "compile-ro": "cpu", "trt_rtx": "cuda",
+                       "torch_trt": "cuda"}
+    assert {VARIANTS[v][0] for v, d in devices.items() if d == "cuda"} == set(CUDA_ONLY_BACKENDS)
+    ro = variant_config("compile-ro", "dynconv", "static", "cuda", (("form", "plain"),))
+    assert ro.backend == "compile" and dict(ro.options) == {"compile_mode": "reduce-overhead", "form": "plain"}
+    with pytest.raises(UnknownChoiceError, match=r"'tensorrt'.*trt_rtx"):
+        make_backend("tensorrt", tmp_path)
+    with pytest.raises(UnknownChoiceError, match=r"backend variant 'tensorrt'.*compile-ro"):
+        variant_config("tensorrt", "dynconv", "static", "cpu")

@@ -57,13 +57,6 @@ def test_unknown_export_format(tmp_path):
     assert "'xlsx'" in out.stderr and "csv" in out.stderr and "parquet" in out.stderr
 
 
-def test_pytest_option_validated_before_collection():
-    out = subprocess.run([sys.executable, "-m", "pytest", "--harness-profile=weekly", "--co", "-q", "suites"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert out.returncode == 2  # the harness's bad-input exit code, as on the command line
-    assert "weekly" in out.stderr and "default" in out.stderr and "Fix:" in out.stderr
-
-
 def test_harness_test_writes_suite_results_to_a_temporary_folder(monkeypatch):
     """`python -m harness test` runs the suites with --harness-out in a temporary folder (removed afterwards),
     never the user's reports/out, and without --harness-latest."""

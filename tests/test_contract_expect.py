@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.expect import contract, contract_child
+from harness.children import contract_child
+from harness.expect import contract
 from harness.expect.contract import AnyOf, AtLeast, Contains, ContractChildError, Exactly, First, judge
 from harness.expect.contract_run import COMPLETE, SCHEMA, missing_reason, read_observation, run_child, torch_reason
 

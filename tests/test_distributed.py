@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +12,7 @@ import pytest
 from harness.distributed import affinity_problems, assign, check_gpus_exist, group_of, parse_gpus
 from harness.errors import UsageError
 from harness.results import read_results
+from tests.plugin_project import harness_env, write_project
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("xdist", reason="pytest-xdist is not installed: pip install '.[dev]'")
@@ -43,11 +43,8 @@ SUITE = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """Two fake GPUs (7, 9) through CUDA_VISIBLE_DEVICES; --harness-gpus 2 means -n 2 --dist loadgroup."""
-    proj = tmp_path_factory.mktemp("proj")
-    (proj / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
-    (proj / "suites").mkdir()
-    (proj / "suites" / "test_dist.py").write_text(SUITE)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "7,9"}
+    proj = write_project(tmp_path_factory.mktemp("proj"), {"test_dist.py": SUITE})
+    env = harness_env(CUDA_VISIBLE_DEVICES="7,9")
     out = proj / "out"
     proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "--harness-gpus", "2", "-p", "no:cacheprovider",
                            f"--harness-out={out}", "--harness-no-report", f"--rootdir={proj}"], cwd=proj,
@@ -98,7 +95,7 @@ def test_gpu_options():
 
 def test_groups():
     from harness.cases import Case
-    from harness.trace.child import TraceSpec
+    from harness.children.trace_child import TraceSpec
 
     a, b = Case("dynconv", "eager", "static", "caller"), Case("dynconv", "eager", "static", "green16")
     assert group_of({"case": a}) == group_of({"case": b}) != group_of({"case": Case("dynconv", "eager", "dynamic")})
@@ -141,13 +138,11 @@ STICKY_SUITE = textwrap.dedent("""
 
 def test_sticky_cuda_error_loses_only_its_cell(tmp_path):
     """After a sticky CUDA error the worker exits and is replaced: the later cells of its group pass."""
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
-    (tmp_path / "suites").mkdir()
-    (tmp_path / "suites" / "test_sticky.py").write_text(STICKY_SUITE)
+    write_project(tmp_path, {"test_sticky.py": STICKY_SUITE})
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "-n", "1", "--dist", "loadgroup", "-p",
                            "no:cacheprovider", f"--harness-out={out}", "--harness-no-report", f"--rootdir={tmp_path}"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=harness_env())
     res = read_results(next(out.glob("*/results.jsonl")))
     outcomes = {c["nodeid"].split("[")[1].split("-")[0]: c["outcome"] for c in res.cells}
     assert outcomes == {"0": "passed", "1": "failed", "2": "passed", "3": "passed"}, (outcomes, proc.stdout[-3000:])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from harness.latency_child import LatencyRun, measurement, run_fresh
+from harness.children.latency_child import LatencyRun, measurement, run_fresh
 from harness.timing import TimingSpec
 
 QUICK = asdict(TimingSpec(warmup_s=0.0, min_samples=5, max_samples=5, max_time_s=0.5))
@@ -23,15 +23,3 @@ def test_child_failure_is_reported_not_lost(tmp_path):
     out = run_fresh(LatencyRun("dynconv", "no-such-variant", "static", (2,), QUICK, str(tmp_path), device="cpu"))
     assert "error" in out and "no-such-variant" in out["error"], out
 
-
-def test_reference_loop_shares_nothing_with_the_harness():
-    """The bench's reference is a user's loop: a file run on its own that imports only the standard library, torch
-    and torchvision."""
-    import ast
-    from pathlib import Path
-
-    src = Path(__file__).resolve().parents[1] / "harness" / "reference_loop.py"
-    tree = ast.parse(src.read_text())
-    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert names <= {"__future__", "json", "sys", "time", "torch", "torchvision"}, names

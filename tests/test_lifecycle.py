@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.results import read_results
+from tests.plugin_project import harness_env, write_project
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = textwrap.dedent("""
@@ -38,16 +39,13 @@ SUITE = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def proj(tmp_path_factory):
-    proj = tmp_path_factory.mktemp("proj")
-    (proj / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
-    (proj / "suites").mkdir()
-    (proj / "suites" / "test_cells.py").write_text(SUITE)
+    proj = write_project(tmp_path_factory.mktemp("proj"), {"test_cells.py": SUITE})
     (proj / "registry").mkdir()
     return proj
 
 
 def _env(proj: Path, marker: Path | None = None) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRTRTX_HARNESS_RUNS_DIR": str(proj / "registry")}
+    env = harness_env(TRTRTX_HARNESS_RUNS_DIR=str(proj / "registry"))
     env.pop("HARNESS_TEST_MARKER", None)
     if marker is not None:
         env["HARNESS_TEST_MARKER"] = str(marker)

@@ -15,9 +15,8 @@ import pytest
 
 from harness.results import ResultsWriter, read_results
 from reports import render_run
-from reports.document import build_document
 from reports.markdown import render_markdown
-from reports.sections import METRICS, SHOWN
+from reports.sections import METRICS, SHOWN, build_document
 from reports.tables import build_tables, fmt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +77,7 @@ def results(tmp_path):
         w.write("finding", {"case_id": "probe", "text": "compile() swallows kwargs",
                             "source": "static scan of the installed torch_tensorrt"})
         w.write("finding", {"case_id": "c", "text": "negative control flagged: 3 kernel(s) ran off the bound stream",
-                            "source": "harness.trace.verdict"})
+                            "source": "harness.expect.confinement"})
         w.write("finding", {"case_id": "s", "text": "35 of 40 updates lost", "source": "spec Runtime cache"})
     return p
 

@@ -20,7 +20,7 @@ from typing import Any
 
 ENV_DIR = "contract-env"
 COMPLETE = "COMPLETE"
-CHILD = Path(__file__).with_name("contract_child.py")
+CHILD = Path(__file__).resolve().parents[1] / "children" / "contract_child.py"
 DECOY_USER = "contract-decoy-user"  # LOGNAME/USER in the child: getpass.getuser() reads it, pwd does not
 TIMEOUT_S = 300
 SCHEMA = 1

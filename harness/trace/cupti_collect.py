@@ -2,7 +2,7 @@
 
 Start it before the process touches CUDA, so context records (``is_green_context``,
 ``num_multiprocessors``) are seen for every context. NVTX ranges reach CUPTI only when
-``NVTX_INJECTION64_PATH`` named libcupti before the process started (``harness.trace.child`` arranges it).
+``NVTX_INJECTION64_PATH`` named libcupti before the process started (``harness.children.trace_child`` arranges it).
 """
 
 from __future__ import annotations

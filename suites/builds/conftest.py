@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.plugin import RUN_CONFIG
+from harness.keys import RUN_CONFIG
 from suites.helpers import build_cases, parametrize_cases
 
 

@@ -1,7 +1,7 @@
 """Level L2: each cell executes one expectation of ``harness.expect.contract`` in the released 2.14 Python layer
 on this machine and asserts the observation agrees with it. Substituted in the child, nothing else:
 ``torch.cuda.current_device()`` answers 0 and ``torch.cuda.get_device_capability()`` answers (12, 0)
-(see ``harness/expect/contract_child.py``). Each expectation's negative control judges the same observation
+(see ``harness/children/contract_child.py``). Each expectation's negative control judges the same observation
 with a deliberately wrong expectation and must disagree."""
 
 from __future__ import annotations

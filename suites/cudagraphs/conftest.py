@@ -5,7 +5,7 @@ import pytest
 from harness.backends.base import RunSettings
 from harness.cases import Case
 from harness.expect.graphs import Cell, all_cells
-from harness.plugin import RUN_CONFIG
+from harness.keys import RUN_CONFIG
 from harness.vocab import BOUND_STREAM_MODES, PYTORCH_BACKENDS, RTX_VARIANTS, CacheState
 from suites.helpers import target_version, torch_trt_runtimes
 

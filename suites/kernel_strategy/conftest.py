@@ -7,7 +7,7 @@ import pytest
 
 from harness.backends.base import RunSettings
 from harness.cases import Case
-from harness.plugin import RUN_CONFIG
+from harness.keys import RUN_CONFIG
 from harness.vocab import KERNEL_STRATEGIES, SHAPES
 from suites.helpers import rtx_builds
 

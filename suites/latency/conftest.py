@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.plugin import RUN_CONFIG
+from harness.keys import RUN_CONFIG
 from suites.helpers import latency_cases, overhead_cases, parametrize_cases
 
 CASES = {"test_latency": latency_cases, "test_framework_overhead": overhead_cases}

@@ -1,7 +1,7 @@
 """Latency of every model x backend variant x shape kind, each output checked against the fp32 eager
 reference by the model's accuracy rule before a single sample is taken.
 
-Graph-mode variants on a GPU are measured in a fresh process per build config (``harness.latency_child``): the
+Graph-mode variants on a GPU are measured in a fresh process per build config (``harness.children.latency_child``): the
 state a user's inference process has. Every latency record says which state it was measured in."""
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def test_latency(case, harness_case):
 
 
 def _fresh(case, harness_case):
-    """The cell's build config in its own process (harness/latency_child.py); numbers come back as JSON."""
-    from harness.latency_child import STATE_FRESH, LatencyRun, measurement, run_fresh
+    """The cell's build config in its own process (harness/children/latency_child.py); numbers come back as JSON."""
+    from harness.children.latency_child import STATE_FRESH, LatencyRun, measurement, run_fresh
 
     harness_case.require()
     rc = harness_case.session.config

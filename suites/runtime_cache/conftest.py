@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness.cases import Case
-from harness.plugin import RUN_CONFIG
+from harness.keys import RUN_CONFIG
 from harness.runtime_cache import isolated_path
 from harness.vocab import CACHE_VARIANTS, RTX_VARIANTS
 
@@ -43,7 +43,7 @@ class ColdRuns:
 
     def phase(self, case: Case, path: Path) -> dict[str, Any]:
         """One fresh process over the cache at ``path``."""
-        from harness.cache_child import run_phase
+        from harness.children.cache_child import run_phase
 
         return run_phase(self.spec(case, path))
 
@@ -65,7 +65,7 @@ class ColdRuns:
         return dst
 
     def spec(self, case: Case, path: Path) -> Any:
-        from harness.cache_child import CacheRun
+        from harness.children.cache_child import CacheRun
 
         device = "cuda" if case.variant != "compile" else self.session.device
         return CacheRun(case.variant, case.model, case.shapes, device, str(path), str(self.session.config.cache_dir))

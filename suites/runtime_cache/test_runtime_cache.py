@@ -72,7 +72,7 @@ WRITERS, ROUNDS = 8, 5
 
 def test_concurrent_savers_leave_no_corrupt_file(harness_session, tmp_path):
     """8 processes load, add and save one cache path under the lock: 0 corrupt files; lost updates counted."""
-    from harness.cache_contend import contend, to_dict
+    from harness.children.cache_contend import contend, to_dict
 
     c = contend(tmp_path / "runtime_cache.bin", WRITERS, ROUNDS, "locked")
     assert not c.errors, c.errors
@@ -88,7 +88,7 @@ def test_concurrent_savers_leave_no_corrupt_file(harness_session, tmp_path):
 
 def test_concurrent_savers_negative_control(tmp_path):
     """The same writers without the lock, writing in place: the corruption check must catch torn files."""
-    from harness.cache_contend import contend, to_dict
+    from harness.children.cache_contend import contend, to_dict
 
     c = contend(tmp_path / "runtime_cache.bin", WRITERS, 2 * ROUNDS, "unlocked")
     assert c.corrupt_files > 0, f"no torn file seen without the lock: the check cannot fail {to_dict(c)}"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.plugin import RUN_CONFIG
-from harness.trace.child import TraceSpec
+from harness.children.trace_child import TraceSpec
+from harness.keys import RUN_CONFIG
 from harness.vocab import BOUND_STREAM_MODES, PYTORCH_BACKENDS
 from suites.helpers import rtx_builds
 
@@ -78,8 +78,8 @@ def confinement(harness_session):
     for cap in ("cupti", "green_ctx_driver", "nvtx"):
         if not harness_session.env.cap(cap).ok:
             pytest.skip(f"{cap}: {harness_session.env.cap(cap).reason}")
+    from harness.children.trace_child import run_traced
     from harness.expect.confinement import verdicts
-    from harness.trace.child import run_traced
 
     out_dir = Path(harness_session.config.out_dir) / "traces"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -89,7 +89,7 @@ def confinement(harness_session):
         if model not in runs:
             specs = [s for s in positive_specs([model])] + [s for s, _ in control_specs([model])]
             specs += [s for s in rtx_specs([model]) if not rtx_unavailable(harness_session, s.variant)]
-            trace = run_traced(specs, out_dir / f"confinement-{model}.trace.json")
+            trace = run_traced(specs, out_dir / f"confinement-{model}.trace.json", harness_session.config.cache_dir)
             runs[model] = (trace, {v.case_id: v for v in verdicts(trace)}, trace.meta["cases"])
         return runs[model]
 

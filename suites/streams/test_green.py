@@ -126,18 +126,3 @@ def test_invalid_sm_requests(harness_session):
     for bad in (0, -4, total + 1):
         with pytest.raises(UsageError, match=rf"needs 1 <= N <= {total}"):
             create_partition(bad)
-
-
-@gpu
-def test_stream_of_another_device_is_rejected(harness_session):
-    import torch
-
-    from harness.errors import UsageError
-    from harness.streams import check_stream_device
-
-    if torch.cuda.device_count() < 2:
-        pytest.skip(f"needs 2 GPUs, this machine has {torch.cuda.device_count()}")
-    s1 = torch.cuda.Stream(device=1)
-    check_stream_device(s1, 1)
-    with pytest.raises(UsageError, match="must run on a stream of cuda:0"):
-        check_stream_device(s1, 0)

@@ -1,4 +1,4 @@
-"""Latency of one build config in a fresh process: ``python -m harness.latency_child SPEC_JSON``.
+"""Latency of one build config in a fresh process: ``python -m harness.children.latency_child SPEC_JSON``.
 
 A graph-mode latency measured inside the pytest process is not what a user's process sees: with another CUDA
 graph of the same model alive in the process, a torchvision resnet18 graph replays 5.7 % slower at batch 8 on an
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cache_child import child_env, run_json_child
+from harness.children.cache_child import child_env, run_json_child
 from harness.timing import Measurement, TimingSpec
 
 # The variants measured in a fresh process on a GPU (harness.vocab.FRESH_VARIANTS): those that replay CUDA graphs
@@ -39,7 +39,7 @@ class LatencyRun:
 
 def run_fresh(spec: LatencyRun, timeout_s: float = 600) -> dict[str, Any]:
     """One fresh process; a crash or timeout comes back as ``{"error": ...}``, never as missing numbers."""
-    return run_json_child("harness.latency_child", json.dumps(asdict(spec)), child_env(), timeout_s)
+    return run_json_child("harness.children.latency_child", json.dumps(asdict(spec)), child_env(), timeout_s)
 
 
 def measurement(d: dict[str, Any]) -> Measurement:
@@ -49,15 +49,13 @@ def measurement(d: dict[str, Any]) -> Measurement:
 def _measure(spec: LatencyRun) -> dict[str, Any]:
     import torch
 
-    from harness.backends.base import BuildConfig, RunSettings, timed_call
-    from harness.config import VARIANTS
-    from harness.session import make_backend
+    from harness.backends.base import RunSettings, timed_call
+    from harness.backends.registry import make_backend, variant_config
     from harness.timing import measure
     from models import get_model
 
-    backend_name, options = VARIANTS[spec.variant]
-    cfg = BuildConfig(backend_name, spec.model, spec.shapes, spec.device, options)  # type: ignore[arg-type]
-    backend = make_backend(backend_name, Path(spec.cache_dir))
+    cfg = variant_config(spec.variant, spec.model, spec.shapes, spec.device)
+    backend = make_backend(cfg.backend, Path(spec.cache_dir))
     backend.validate(cfg, RunSettings())
     model = get_model(spec.model)
     built = backend.build(model, cfg)

@@ -1,9 +1,11 @@
-"""A traced run in a fresh process: ``python -m harness.trace.child SPEC.json OUT.trace.json``.
+"""A traced run in a fresh process: ``python -m harness.children.trace_child SPEC.json OUT.trace.json CACHE_DIR``.
 
 CUPTI starts before CUDA does, NVTX reaches CUPTI through ``NVTX_INJECTION64_PATH`` (set by
 ``run_traced`` before the process starts), and the run is: build, warm up (outside any checked range),
 then one checked range ``replay <case> [expect <mode> sms=<N>]`` that opens with the ``%smid`` probe on
 the bound stream and runs the model ``iters`` times. Negative controls make the run deliberately wrong.
+Builds (engines, ONNX) are kept in ``CACHE_DIR``, the run's ``--harness-cache-dir``. On a machine without a GPU each
+case records its error and the trace is still written.
 """
 
 from __future__ import annotations
@@ -51,16 +53,17 @@ def libcupti_path() -> str | None:
     return hits[0] if hits else None
 
 
-def run_traced(specs: list[TraceSpec], out: Path, timeout_s: float = 420) -> Trace:
-    """Run every spec, each in its own checked range, in one traced child process."""
+def run_traced(specs: list[TraceSpec], out: Path, cache_dir: Path, timeout_s: float = 420) -> Trace:
+    """Run every spec, each in its own checked range, in one traced child process that keeps its builds in
+    ``cache_dir``."""
     lib = os.environ.get("NVTX_INJECTION64_PATH") or libcupti_path()
     if not lib:
         raise RuntimeError("libcupti not found (nvidia-cuda-cupti): NVTX ranges cannot reach CUPTI")
     spec_path = out.with_name(out.name.replace(".trace.json", "") + ".specs.json")
     spec_path.write_text(json.dumps([asdict(s) for s in specs]))
     env = {**os.environ, "NVTX_INJECTION64_PATH": lib}
-    proc = subprocess.run([sys.executable, "-m", "harness.trace.child", str(spec_path), str(out)], env=env,
-                          capture_output=True, text=True, timeout=timeout_s)
+    argv = [sys.executable, "-m", "harness.children.trace_child", str(spec_path), str(out), str(cache_dir)]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout_s)
     if proc.returncode != 0:
         raise RuntimeError(f"traced child exited {proc.returncode}: {proc.stderr[-3000:]}")
     return Trace.load(out)
@@ -69,16 +72,13 @@ def run_traced(specs: list[TraceSpec], out: Path, timeout_s: float = 420) -> Tra
 _BUILT: dict[Any, Any] = {}
 
 
-def _runner(spec: TraceSpec) -> Any:
-    from harness.backends.base import BuildConfig
+def _runner(spec: TraceSpec, cache_dir: Path) -> Any:
     from harness.backends.controls import DefaultStreamRunner, SideStreamRunner
-    from harness.config import VARIANTS
-    from harness.session import make_backend
+    from harness.backends.registry import make_backend, variant_config
     from models import get_model
 
-    backend_name, options = VARIANTS[spec.variant]
-    cfg = BuildConfig(backend_name, spec.model, spec.shapes, "cuda", options + spec.extra)  # type: ignore[arg-type]
-    backend = make_backend(backend_name, Path(os.environ.get("HARNESS_CACHE_DIR", ".harness-cache")))
+    cfg = variant_config(spec.variant, spec.model, spec.shapes, "cuda", spec.extra)
+    backend = make_backend(cfg.backend, cache_dir)
     from harness.backends.base import RunSettings
 
     backend.validate(cfg, RunSettings())
@@ -92,7 +92,7 @@ def _runner(spec: TraceSpec) -> Any:
     return runner
 
 
-def _run_one(spec: TraceSpec) -> dict[str, Any]:
+def _run_one(spec: TraceSpec, cache_dir: Path) -> dict[str, Any]:
     import torch
 
     from harness import nvtx_ranges, smid
@@ -107,7 +107,7 @@ def _run_one(spec: TraceSpec) -> dict[str, Any]:
             raise UnknownChoiceError("stream mode for control fewer_sms", spec.mode, ("green<N>", "torchgreen<N>"))
         actual = StreamMode(f"{mode.kind}{max(1, mode.sms // 2)}", mode.kind, max(1, mode.sms // 2))
     model = get_model(spec.model)
-    runner = _runner(spec)
+    runner = _runner(spec, cache_dir)
     x = model.make_input(model.input.static_batch, device="cuda")
     with open_stream(actual) as b, torch.cuda.stream(b.stream):
         claim = b.granted_sms
@@ -128,7 +128,7 @@ def _run_one(spec: TraceSpec) -> dict[str, Any]:
             "accuracy": acc.why, "ran": runner.describe()}
 
 
-def main(spec_path: str, out_path: str) -> int:
+def main(spec_path: str, out_path: str, cache_dir: str) -> int:
     from harness.trace.cupti_collect import CuptiCollector
 
     # HARNESS_CUPTI=0: run under another tracer (nsys), which owns CUPTI; the ranges and probe stay.
@@ -142,16 +142,18 @@ def main(spec_path: str, out_path: str) -> int:
     cases = {}
     for spec in specs:
         try:
-            cases[spec.case_id] = _run_one(spec)
+            cases[spec.case_id] = _run_one(spec, Path(cache_dir))
         except Exception as exc:  # one broken cell must not lose the others' ranges
             cases[spec.case_id] = {"spec": asdict(spec), "error": f"{type(exc).__name__}: {exc}"}
-    torch.cuda.synchronize()
+    gpu = torch.cuda.is_available()
+    if gpu:
+        torch.cuda.synchronize()
     trace = collector.stop() if collector is not None else Trace("none")
-    trace.meta.update({"cases": cases, "device": torch.cuda.get_device_name(),
-                       "sm_count": torch.cuda.get_device_properties(0).multi_processor_count})
+    trace.meta.update({"cases": cases, "device": torch.cuda.get_device_name() if gpu else "cpu (no CUDA device)",
+                       "sm_count": torch.cuda.get_device_properties(0).multi_processor_count if gpu else 0})
     trace.save(Path(out_path))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3]))

@@ -1,4 +1,4 @@
-"""One runtime-cache phase in a fresh process: ``python -m harness.cache_child SPEC_JSON``.
+"""One runtime-cache phase in a fresh process: ``python -m harness.children.cache_child SPEC_JSON``.
 
 A cache hit is only a hit when a process that never saw the model finds it on disk, so every phase
 (cold, warm, corrupt) is its own process. It prints one JSON line: the evidence the verdicts in
@@ -47,7 +47,7 @@ class CacheRun:
 
 def child_env() -> dict[str, str]:
     """This environment, with the harness importable in a child ``python -m harness.<module>``."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
                                                          os.environ.get("PYTHONPATH", "")])}
 
 
@@ -73,7 +73,7 @@ def run_phase(spec: CacheRun, timeout_s: float = 900) -> dict[str, Any]:
     env = child_env()
     if spec.backend == "compile":
         env["TORCHINDUCTOR_CACHE_DIR"] = spec.cache_path
-    return run_json_child("harness.cache_child", json.dumps(asdict(spec)), env, timeout_s)
+    return run_json_child("harness.children.cache_child", json.dumps(asdict(spec)), env, timeout_s)
 
 
 def _first_call(runner: Any, x: Any, device: str) -> tuple[Any, float]:

@@ -3,7 +3,7 @@ without a GPU and executes its runtime API, writing what it observed as JSON to 
 
 Run as a script by ``harness.expect.contract_run`` with the contract environment (the 2.14.0 wheel and the
 tensorrt_rtx 1.6 it pins) first on ``PYTHONPATH``. Imports nothing of the harness: only the standard library,
-torch, torch_tensorrt and tensorrt_rtx.
+filelock (the lock the library itself takes), torch, torch_tensorrt and tensorrt_rtx.
 
 What is substituted, and nothing else: the two device queries of ``torch.cuda`` that ``import torch_tensorrt``
 evaluates at import time and that raise without a driver. ``torch.cuda.get_device_capability`` answers (12, 0)

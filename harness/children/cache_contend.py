@@ -22,7 +22,7 @@ import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness.cache_child import child_env
+from harness.children.cache_child import child_env
 from harness.errors import UnknownChoiceError
 from harness.runtime_cache import CacheFile
 
@@ -110,7 +110,7 @@ def contend(path: Path, writers: int = 8, rounds: int = 5, mode: str = "locked",
     path.parent.mkdir(parents=True, exist_ok=True)
     start_at = time.time() + 1.5  # every process imported and waiting before the first load
     env = child_env()
-    procs = [subprocess.Popen([sys.executable, "-m", "harness.cache_contend", str(path), str(w), str(rounds), mode,
+    procs = [subprocess.Popen([sys.executable, "-m", "harness.children.cache_contend", str(path), str(w), str(rounds), mode,
                                repr(start_at)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for w in range(writers)]
     reads = torn = 0

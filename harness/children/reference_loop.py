@@ -1,6 +1,6 @@
 """The loop a user would write, for ``python -m harness bench`` to compare the harness with. Run it as a file
-(``python harness/reference_loop.py BATCH``), never as part of the harness: it imports nothing from the harness and
-builds its own model. torchvision resnet18 (``weights=None``, seeded), ``eval()``, ``inference_mode()``, three warm-up
+(``python harness/children/reference_loop.py BATCH``), never as part of the harness: it imports nothing from the
+harness and builds its own model. torchvision resnet18 (``weights=None``, seeded), ``eval()``, ``inference_mode()``, three warm-up
 calls on a side stream, a ``torch.cuda.graph`` capture, 2 s of replays, then 3,000 replays each between its own pair
 of CUDA events. Prints one JSON line: p10 / p50 / p90 in ms."""
 
