@@ -11,6 +11,7 @@ x axis by date), and the table of runs (date, machine, run id, commit, rounds) t
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
@@ -48,7 +49,10 @@ class Regression:
 
 
 def trend_anchor(gpu: str, key: str) -> str:
-    return "trend-" + re.sub(r"[^A-Za-z0-9_-]+", "-", f"{gpu}-{key}").strip("-")
+    """The HTML id (and image name) of a case's trend: readable, plus a digest of the exact GPU and key, so two keys
+    that differ only in characters an id cannot hold (``=`` against ``-``) never share an id or a picture."""
+    digest = hashlib.sha1(f"{gpu}\0{key}".encode()).hexdigest()[:8]
+    return "trend-" + re.sub(r"[^A-Za-z0-9_-]+", "-", f"{gpu}-{key}").strip("-") + f"-{digest}"
 
 
 def regressions(runs: list[RunSummary], t: Thresholds = DEFAULT_THRESHOLDS) -> list[Regression]:

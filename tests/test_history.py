@@ -18,7 +18,7 @@ from harness.errors import ResultsError, SchemaVersionError, UsageError
 from harness.history import add_to_history, load_history, load_run, merge_histories, round_files
 from harness.results import ResultsWriter
 from reports import render_run
-from reports.dashboard import build_dashboard, regressions
+from reports.dashboard import build_dashboard, regressions, trend_anchor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,7 +157,7 @@ def history(tmp_path):
 def test_regression_is_dated_to_its_first_run(history):
     regs = regressions(load_history(history))
     assert [(g.key, g.run_id, g.commit, g.machine) for g in regs] == [("resnet-x@b4", "r6", "cr6", "runner-1")]
-    assert regs[0].change == pytest.approx(0.12, abs=0.01) and regs[0].anchor == "trend-NVIDIA-H100-resnet-x-b4"
+    assert regs[0].change == pytest.approx(0.12, abs=0.01) and regs[0].anchor.startswith("trend-NVIDIA-H100-resnet-x-b4-")
     from harness.history import between_run_sigma
 
     assert between_run_sigma(load_history(history), "resnet-x@b4")[0] < 0.01  # the 12 % step is not run-to-run noise
@@ -204,9 +204,23 @@ def test_dashboard_with_two_measured_runs_shows_insufficient_evidence(tmp_path):
         add_to_history(r, hdir)
     text = build_dashboard(hdir, tmp_path / "site").read_text()
     assert "<b>insufficient evidence</b>" in text and "needs 3 each" in text and "Noise check" in text
-    assert "href='#trend-no-GPU-spin-b1'" in text and "id='trend-no-GPU-spin-b1'" in text and "c1" in text
+    anchor = trend_anchor("no GPU", "spin@b1")
+    assert anchor.startswith("trend-no-GPU-spin-b1-") and f"href='#{anchor}'" in text and f"id='{anchor}'" in text
+    assert "c1" in text
     labels = _tick_labels(load_history(hdir), "spin@b1")
     assert labels and not any(re.fullmatch(r"-?\d\.\d+", t) for t in labels), labels  # dates, not 0.0 ... 1.0
+
+
+def test_cases_an_html_id_cannot_tell_apart_keep_their_own_trend(tmp_path):
+    """``m=1`` and ``m-1`` read the same once made an HTML id: each keeps its own anchor and its own picture."""
+    hdir = tmp_path / "h"
+    for i in range(2):
+        add_to_history(write_run(tmp_path / f"r{i}" / "results.jsonl", f"r{i}", f"2026-11-0{i + 1}T00:00:00",
+                                 {"m=1": (1.0, 0.01), "m-1": (2.0, 0.01)}, seed=i), hdir)
+    text = build_dashboard(hdir, tmp_path / "site").read_text()
+    anchors = {trend_anchor("NVIDIA H100", k) for k in ("m=1@b4", "m-1@b4")}
+    assert len(anchors) == 2 and all(f"id='{a}'" in text for a in anchors), anchors
+    assert text.count("data:image/png;base64,") == 2
 
 
 def test_dashboard_groups_by_gpu_and_reads_with_200_runs(tmp_path):
