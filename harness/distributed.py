@@ -8,6 +8,7 @@ config carry one ``xdist_group`` so ``--dist loadgroup`` keeps them on one worke
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -123,3 +124,35 @@ def affinity_problems(assigned: str, seen_uuid: str, uuids: dict[str, str]) -> l
         where = next((i for i, u in uuids.items() if u == seen), "?")
         return [f"assigned GPU {assigned} ({want}) but CUDA device 0 is GPU {where} ({seen})"]
     return []
+
+
+def previous_seconds(cells: list[dict[str, Any]]) -> dict[str, float]:
+    """Node id (untagged) -> seconds a previous run spent on the cell: its call plus the setup it paid for (a shared
+    build, a traced child), from the run's cell lines; a cell seen twice keeps its longest time."""
+    out: dict[str, float] = {}
+    for c in cells:
+        try:
+            seconds = float(c.get("duration_s") or 0.0) + float(c.get("setup_s") or 0.0)
+        except (TypeError, ValueError):
+            continue
+        nodeid = untagged(str(c.get("nodeid", "")))
+        if nodeid and seconds == seconds:  # NaN is no time
+            out[nodeid] = max(out.get(nodeid, 0.0), seconds)
+    return out
+
+
+def order_longest_first(workqueue: dict[str, dict[str, bool]], seconds: dict[str, float]) -> list[tuple[str, float]]:
+    """Reorder pytest-xdist's work units (scope -> {node id: done}) so the longest expected unit is handed out first
+    (longest-processing-time-first: the run ends with short units that fill the workers' gaps). A unit's expected
+    time is the sum over its cells of the previous run's seconds; a cell the previous run lacks counts as the median
+    known cell. Ties keep the queue's order. Returns (scope, expected seconds) in the new order."""
+    if not seconds:
+        return [(scope, math.nan) for scope in workqueue]
+    known = sorted(seconds.values())
+    typical = known[len(known) // 2]
+    expected = {scope: sum(seconds.get(untagged(n), typical) for n in unit) for scope, unit in workqueue.items()}
+    order = sorted(workqueue, key=lambda s: -expected[s])  # sorted is stable: ties stay in queue order
+    units = {scope: workqueue[scope] for scope in order}
+    workqueue.clear()
+    workqueue.update(units)
+    return [(scope, expected[scope]) for scope in order]

@@ -31,6 +31,17 @@ if TYPE_CHECKING:
     import pytest
 
 PYTEST_PREFIX = "--harness-"
+
+
+def parse_order_from(text: str) -> str:
+    """``auto``, ``none``, or an earlier run's results file / folder that exists."""
+    if text in ("auto", "none"):
+        return text
+    p = Path(text)
+    if p.is_file() or (p / "results.jsonl").is_file():
+        return text
+    raise UsageError("--harness-order-from", text, "needs auto, none, or an earlier run's results.jsonl or run folder",
+                     "pass e.g. --harness-order-from reports/out/latest, or auto")
 RUN_PREFIX = "--"
 
 
@@ -83,6 +94,9 @@ OPTIONS: tuple[Option, ...] = (
            "(2) or indices (0,1). Default: with -n N, each worker takes the visible GPU fewest workers hold",
            parse_gpus, run=False),
     Option("no-report", False, "write results but render no report at the end. Default: %(default)r", run=False),
+    Option("order-from", "auto", "with --dist loadgroup (--harness-gpus): hand out the work units whose cells took "
+           "longest in this earlier run first (a results.jsonl or run folder); auto: <out>/latest where it exists; none: "
+           "pytest-xdist's order. Default: %(default)r", parse_order_from, run=False),
 )
 
 
@@ -102,6 +116,7 @@ class Options:
     history: Path | None
     gpus: tuple[int, ...] | None
     no_report: bool
+    order_from: str
 
 
 def parse_options(text_of: Callable[[Option], str | bool | None], prefix: str) -> Options:

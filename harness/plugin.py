@@ -18,17 +18,28 @@ from typing import Any
 import pytest
 
 from harness.config import RunConfig, check_device_available, new_run_id
-from harness.distributed import assign, check_gpus_exist, group_of, parse_gpus, tag_group, untagged, visible_gpus
-from harness.errors import UsageError
+from harness.distributed import (
+    assign,
+    check_gpus_exist,
+    group_of,
+    parse_gpus,
+    previous_seconds,
+    tag_group,
+    untagged,
+    visible_gpus,
+)
+from harness.errors import HarnessError, UsageError
 from harness.fixture import harness_case, harness_session, run_config  # noqa: F401  (fixtures registered by import)
 from harness.keys import RUN_CONFIG, SESSION
 from harness.options import add_pytest_options, from_pytest
+from harness.results import read_results
 from harness.session import HarnessSession
 
 GPUS = pytest.StashKey[tuple[str, ...]]()
 WORKER_GPUS = pytest.StashKey[dict[str, str]]()  # every worker ever started -> its GPU (for crash reports)
 LIVE_GPUS = pytest.StashKey[dict[str, str]]()  # workers alive now -> their GPU
 _RECORDED = pytest.StashKey[set[str]]()  # node ids whose cell the controller has written
+_SETUP_S = pytest.StashKey[dict[str, float]]()  # node id -> seconds its passed setup took (until its call is written)
 _STOP_REASON = pytest.StashKey[str]()  # the signal that stopped the run
 
 MARKERS = {
@@ -168,7 +179,30 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from harness.xdist_sched import CrashSafeLoadGroupScheduling
 
-    return CrashSafeLoadGroupScheduling(config, log)
+    source, seconds = _previous_seconds(config)
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        order = f"longest first, by the cell times of {source}" if seconds else f"in pytest-xdist order ({source})"
+        tr.write_line(f"harness: work units {order}")
+    return CrashSafeLoadGroupScheduling(config, log, seconds)
+
+
+def _previous_seconds(config: pytest.Config) -> tuple[str, dict[str, float]]:
+    """(where the cell times come from, node id -> seconds) for ``--harness-order-from``; an unreadable earlier run
+    is said, and the units keep pytest-xdist's order."""
+    choice = config.getoption("--harness-order-from")
+    if choice == "none":
+        return "--harness-order-from none", {}
+    where = config.stash[RUN_CONFIG].out_root / "latest" if choice == "auto" else Path(choice)
+    if choice == "auto" and not where.exists():
+        return f"no earlier run at {where}", {}
+    try:
+        res = read_results(where.resolve(), salvage=True)  # latest: name the run it points at
+    except HarnessError as exc:
+        return f"the earlier run {str(where)!r} cannot be read: {exc}", {}
+    seconds = previous_seconds(res.cells)
+    damaged = f"; {len(res.damaged)} damaged line(s) skipped" if res.damaged else ""
+    return (f"{res.path} ({len(seconds)} cells{damaged})" if seconds else f"{res.path}: no cell times{damaged}"), seconds
 
 
 def _start(config: pytest.Config, planned: int) -> None:
@@ -292,10 +326,14 @@ class CellWriter:
 
 
 def _write_cell(config: pytest.Config, report: pytest.TestReport) -> None:
+    nodeid = untagged(report.nodeid)
+    setups = config.stash.setdefault(_SETUP_S, {})
+    if report.when == "setup" and report.passed:
+        setups[nodeid] = report.duration  # what the cell paid before its call (a shared build, a traced child)
+        return
     outcome = _cell_outcome(report)
     if outcome is None:
         return
-    nodeid = untagged(report.nodeid)
     recorded = config.stash.setdefault(_RECORDED, set())
     if str(report.when) == "???" and nodeid in recorded:
         return  # the worker left after this cell's own failure (a sticky CUDA error): already recorded
@@ -308,9 +346,10 @@ def _write_cell(config: pytest.Config, report: pytest.TestReport) -> None:
         worker = node.gateway.id if node is not None else "main"
         info = {"case_id": nodeid.split("[", 1)[-1].rstrip("]") if "[" in nodeid else nodeid,
                 "dims": {}, "worker": worker, "gpu": config.stash.get(WORKER_GPUS, {}).get(worker, "?")}
+    setup = {"setup_s": round(setups.pop(nodeid), 4)} if nodeid in setups else {}
     hs = config.stash[SESSION]
     hs.cell(info["case_id"], nodeid, outcome[0], outcome[1], {**info["dims"], "worker": info["worker"],
-                                                                      "gpu": info["gpu"]}, report.duration)
+                                                                      "gpu": info["gpu"], **setup}, report.duration)
 
 
 def _in_suites(item: pytest.Item) -> bool:

@@ -21,9 +21,17 @@ from typing import Any
 
 from xdist.scheduler import LoadGroupScheduling
 
+from harness.distributed import order_longest_first
+
 
 class CrashSafeLoadGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
-    """``loadgroup`` whose crash handling loses only the test that was running when the worker died."""
+    """``loadgroup`` whose crash handling loses only the test that was running when the worker died, and that hands
+    out the longest units first when an earlier run's cell times are known (``seconds``: node id -> seconds)."""
+
+    def __init__(self, config: Any, log: Any = None, seconds: dict[str, float] | None = None) -> None:
+        super().__init__(config, log)
+        self.seconds = seconds or {}
+        self.ordered = False
 
     def schedule(self) -> None:
         later = self.collection is not None  # the first call distributes; a later one is a worker joining
@@ -35,6 +43,9 @@ class CrashSafeLoadGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
     def _assign_work_unit(self, node: Any) -> None:
         """A worker that died with a report still in flight cannot be sent work: the unit stays assigned to it, and
         ``remove_node`` queues it again when the worker's death is reported (pytest-xdist raises OSError here)."""
+        if not self.ordered and self.workqueue:  # the first hand-out: the queue holds every unit
+            self.ordered = True
+            order_longest_first(self.workqueue, self.seconds)
         with contextlib.suppress(OSError):
             super()._assign_work_unit(node)
 
