@@ -115,6 +115,29 @@ def suite_of(nodeid: str) -> str:
     return nodeid.split("::")[0].removeprefix("suites/").removesuffix(".py")
 
 
+def cell_seconds(c: dict[str, Any]) -> tuple[float, float]:
+    """(call, setup) seconds of a cell record; setup is what its passed setup took (absent in older runs: 0)."""
+    def num(v: Any) -> float:
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v else 0.0
+
+    return num(c.get("duration_s")), num(c.get("setup_s"))
+
+
+def suite_seconds(cells: list[dict[str, Any]]) -> Table:
+    """Per suite: cells, summed call and setup seconds, and their total: where a run's time went (with several
+    workers the wall clock is shorter than the sum)."""
+    per: dict[str, list[float]] = {}
+    for c in cells:
+        call, setup = cell_seconds(c)
+        acc = per.setdefault(suite_of(str(c.get("nodeid", ""))), [0, 0.0, 0.0])
+        acc[0] += 1
+        acc[1] += call
+        acc[2] += setup
+    rows = tuple((s, str(int(n)), f"{call:.1f}", f"{setup:.1f}", f"{call + setup:.1f}")
+                 for s, (n, call, setup) in sorted(per.items(), key=lambda kv: -(kv[1][1] + kv[1][2])))
+    return Table(("suite", "cells", "call (s)", "setup (s)", "total (s)"), rows)
+
+
 def suite_counts(cells: list[dict[str, Any]], meta: dict[str, Any]) -> Table:
     version = torch_trt_version(meta)
     per: dict[str, Counter[str]] = {}

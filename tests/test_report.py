@@ -67,7 +67,8 @@ def results(tmp_path):
         for i in range(3):
             w.write("cell", {"case_id": f"s{i}", "nodeid": f"suites/t.py::s{i}", "outcome": "skipped",
                              "reason": "no GPU here", "duration_s": 0.0})
-        w.write("cell", {"case_id": "p", "nodeid": "suites/t.py::p", "outcome": "passed", "reason": "", "duration_s": 1.0})
+        w.write("cell", {"case_id": "p", "nodeid": "suites/t.py::p", "outcome": "passed", "reason": "", "duration_s": 1.0,
+                         "setup_s": 2.5})
         w.write("cell", {"case_id": "f", "nodeid": "suites/t.py::f", "outcome": "failed", "reason": "AssertionError: 3 != 4",
                          "duration_s": 1.0})
         # whole_graph + lazy + dynamic + broken graph on the Python runtime raises (oracle); static runs
@@ -113,6 +114,15 @@ def test_report_numbers_equal_the_records(results):
     assert md.rstrip().splitlines()[-1].startswith("Units:")
     page = html_path.read_text()
     assert "data:image/png;base64," in page and "2.50x" in page and "<details><summary>2 cells passed" in page
+
+
+def test_time_per_suite_sums_each_cells_call_and_setup(results):
+    md = _section(render_run(results)[0].read_text(), "Cells")
+    table = md.split("Time per suite", 1)[1]
+    rows = [r for r in (_md_rows(table, "t") + _md_rows(table, "cudagraphs/test_rtx_matrix")) if len(r) == 5]
+    assert rows == [["t", "5", "2.0", "2.5", "4.5"], ["cudagraphs/test_rtx_matrix", "3", "1.5", "0.0", "1.5"]], rows
+    assert table.index("| t | 5 |") < table.index("| cudagraphs/test_rtx_matrix | 3 |")  # longest first
+    assert "| suites/t.py::p | 1.00 | 2.50 |" in table  # the longest cell, its setup apart
 
 
 def test_matrix_cells_coloured_by_outcome(results):
