@@ -1,4 +1,4 @@
-"""Fixtures the suites use: the run session and a per-cell recorder that builds, runs and measures.
+"""Fixtures the suites use: the run config, the run session and a per-cell recorder that builds, runs and measures.
 
 A cell that cannot run here calls ``pytest.skip`` with the precise reason: the probe's finding, or the
 library's own message when it refused to load an engine.

@@ -2,7 +2,7 @@
 
 Launched on a bound stream with several blocks per SM that each spin for a few microseconds, it shows
 which SMs that stream's work can reach: on a green context of N SMs, at most N distinct SMs. Its kernel
-name, ``harness_smid_probe``, also tags the bound stream and context in a trace (``harness.trace``).
+name, ``harness_smid_probe``, also tags the bound stream and context in a trace (read by ``harness.expect.confinement``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Model registry: every model the suites run, with its input specs, input generator and accuracy rule.
 
-Both models mirror the upstream Torch-TensorRT RTX tests (spec, "Upstream tests": resnet18
-``weights=None`` on (4,3,224,224) with dynamic batch 1/4/8; ConvModel ``Conv2d(3,16,3,padding=1)+ReLU``
-on (1..8,3,32,32); accuracy by cosine similarity of flattened outputs).
+Both models mirror the upstream Torch-TensorRT RTX tests: resnet18 ``weights=None`` on (4,3,224,224) with
+dynamic batch 1/4/8; ConvModel ``Conv2d(3,16,3,padding=1)+ReLU`` on (1..8,3,32,32). Accuracy: the cosine
+similarity of the flattened outputs and their largest absolute difference against the fp32 eager reference
+(``AccuracyRule``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Runtime-cache verdicts: was a fresh process's start cold, warm, or a corrupt file dropped (a cold start)?
 
-Each verdict takes what a fresh process reported (its "evidence", written by ``harness.cache_child``) and returns
-the problems: empty means the start was what the cell expects. The signals and their sources are in
+Each verdict takes what a fresh process reported (its "evidence", written by ``harness.children.cache_child``) and
+returns the problems: empty means the start was what the cell expects. The signals and their sources are in
 docs/behaviour.md#runtime-cache: no hit counter exists for a TensorRT-RTX runtime cache, so a warm start is the
 bytes held before the first forward equal to the file, a non-empty cache after it, and no growth; inductor has
 counters (``fxgraph_cache_hit`` / ``_miss``). ``suites/runtime_cache`` feeds each verdict a run that did not hit (the

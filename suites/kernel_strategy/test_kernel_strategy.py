@@ -1,8 +1,10 @@
 """Dynamic-shape kernel specialization: a batch sweep over the dynamic range, every output meeting the
 accuracy rule, the first call at each new shape recorded (that is where a lazy strategy compiles).
 
-TensorRT-RTX cells (``dynamic_shapes_kernel_specialization_strategy`` lazy / eager / none, set
-through ``RuntimeSettings``) skip where the engine cannot run. The sweep and the specialization count are
+TensorRT-RTX cells (native and Torch-TensorRT, ``dynamic_shapes_kernel_specialization_strategy`` lazy / eager /
+none, set on the native adapter's ``IRuntimeConfig`` or through ``RuntimeSettings``) also check the strategy read back
+from the library (``harness.rtx_checks.kernel_problems``; judged as another strategy, the read-back must fail) and skip
+where the engine cannot run. The sweep and the specialization count are
 proven on torch.compile: symbolic sizes compile once for every batch above 1 (dynamo specializes a size of
 1 on its own), static sizes compile once per new shape; the count is read from dynamo's own counters.
 """
