@@ -137,13 +137,14 @@ class HarnessSession:
         for text in self.env.torch_tensorrt.get("findings", []):
             self._writer.write("finding", {"case_id": "probe", "text": text,
                                            "source": "static scan of the installed torch_tensorrt"})
-        absent = [k.removeprefix("seed:") for k, v in self.env.torch_tensorrt.get("apis", {}).items()
-                  if k.startswith("seed:") and not v]
+        absent = [k.removeprefix("proposed:") for k, v in self.env.torch_tensorrt.get("apis", {}).items()
+                  if k.startswith("proposed:") and not v]
         if absent:
             self._writer.write("finding", {
                 "case_id": "probe", "source": "docs/behaviour.md#streams",
-                "text": f"seed PR #4232 external-stream API absent, as expected for every release: {absent}; "
-                        "stream binding is tested through the current stream instead"})
+                "text": f"external-stream API proposed upstream (pytorch/TensorRT PR #4232, not merged) absent, as "
+                        f"expected for every release: {absent}; stream binding is tested through the current stream "
+                        "instead"})
 
     @property
     def writer(self) -> ResultsWriter:

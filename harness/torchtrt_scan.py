@@ -48,13 +48,13 @@ API_REFS: tuple[ApiRef, ...] = (
            "W14 dynamo/runtime/_CudaGraphsTorchTensorRTModule.py:130"),
     # An external-stream API proposed upstream and never merged: absent from every release (a caller's non-default
     # stream is honoured instead: docs/behaviour.md#streams).
-    ApiRef("seed:set_external_stream", "*", "set_external_stream", "docs/behaviour.md#streams (expected absent)"),
-    ApiRef("seed:clear_external_stream", "*", "clear_external_stream", "docs/behaviour.md#streams (expected absent)"),
-    ApiRef("seed:get_external_stream", "*", "get_external_stream", "docs/behaviour.md#streams (expected absent)"),
-    ApiRef("seed:is_external_stream_set", "*", "is_external_stream_set", "docs/behaviour.md#streams (expected absent)"),
-    ApiRef("seed:set_engine_stream_passthrough", "*", "set_engine_stream_passthrough",
+    ApiRef("proposed:set_external_stream", "*", "set_external_stream", "docs/behaviour.md#streams (expected absent)"),
+    ApiRef("proposed:clear_external_stream", "*", "clear_external_stream", "docs/behaviour.md#streams (expected absent)"),
+    ApiRef("proposed:get_external_stream", "*", "get_external_stream", "docs/behaviour.md#streams (expected absent)"),
+    ApiRef("proposed:is_external_stream_set", "*", "is_external_stream_set", "docs/behaviour.md#streams (expected absent)"),
+    ApiRef("proposed:set_engine_stream_passthrough", "*", "set_engine_stream_passthrough",
            "docs/behaviour.md#streams (expected absent)"),
-    ApiRef("seed:get_engine_stream_passthrough", "*", "get_engine_stream_passthrough",
+    ApiRef("proposed:get_engine_stream_passthrough", "*", "get_engine_stream_passthrough",
            "docs/behaviour.md#streams (expected absent)"),
 )
 
@@ -181,7 +181,8 @@ def scan_torch_tensorrt(package_dir: str, version: str | None) -> ScanResult:
     runtime = "cpp" if any((root / "lib").glob("libtorchtrt*.so")) else "python"
     findings = [f for f in (_compile_kwargs_finding(root), _deprecated_runtime_flag_finding(root),
                             _enable_cudagraphs_returns_cm(root)) if f]
-    present_seed = [k for k, v in apis.items() if k.startswith("seed:") and v]
-    if present_seed:
-        findings.append(f"seed external-stream API present, unlike every known release: {present_seed}")
+    present_proposed = [k for k, v in apis.items() if k.startswith("proposed:") and v]
+    if present_proposed:
+        findings.append("proposed external-stream API (pytorch/TensorRT PR #4232) present, unlike every known release: "
+                        f"{present_proposed}")
     return ScanResult(str(root), version, runtime, apis, tuple(findings))

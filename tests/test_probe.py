@@ -92,7 +92,7 @@ def test_probe_never_imports_torch_tensorrt_without_gpu(tmp_path, env):
     rep = EnvReport.from_dict(json.loads(out.stdout))
     cap = rep.cap("torch_tensorrt")
     assert not cap.ok and "cannot be imported without a GPU" in cap.reason
-    assert rep.torch_tensorrt["apis"]["seed:set_external_stream"] is True
+    assert rep.torch_tensorrt["apis"]["proposed:set_external_stream"] is True
     assert rep.torch_tensorrt["apis"]["runtime.RuntimeSettings"] is False
     assert rep.torch_tensorrt["runtime"] == "python"  # no lib/libtorchtrt*.so
 
@@ -103,8 +103,8 @@ def test_static_scan_of_released_2_14_wheel():
     assert scan.runtime == "cpp"  # lib/libtorchtrt*.so ships (W14 _features.py:50-51)
     present = [k for k, v in scan.apis.items() if v]
     absent = [k for k, v in scan.apis.items() if not v]
-    assert all(not k.startswith("seed:") for k in present), present
-    assert sorted(absent) == sorted(k for k in scan.apis if k.startswith("seed:"))
+    assert all(not k.startswith("proposed:") for k in present), present
+    assert sorted(absent) == sorted(k for k in scan.apis if k.startswith("proposed:"))
     assert any("dynamo/_compiler.py:507" in f and "cuda_graph_strategy" in f for f in scan.findings), scan.findings
     assert any("dynamo/_compiler.py:632" in f and "use_python_runtime" in f for f in scan.findings), scan.findings
     assert any("runtime/_cudagraphs.py:165" in f and "_CudagraphsContextManager" in f for f in scan.findings), scan.findings
