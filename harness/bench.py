@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.backends.base import timed_call
+from harness.stats import Samples
 from harness.timing import TimingSpec, measure
 
 SPEC = TimingSpec(warmup_s=0.5, min_samples=200, max_samples=4000, max_time_s=3.0, target_rse=0.0005)
@@ -80,12 +81,12 @@ def harness_p50(batch: int) -> float:
     """p50 of the harness's resnet18 CUDA-graph latency cell, measured as the suite measures it."""
     from dataclasses import asdict
 
-    from harness.children.latency_child import LatencyRun, measurement, run_fresh
+    from harness.children.latency_child import LatencyRun, run_fresh
 
     out = run_fresh(LatencyRun("resnet18", "cudagraph", "dynamic", (batch,), asdict(SPEC)))
     if "error" in out:
         raise RuntimeError(f"harness latency process: {out['error']}")
-    return measurement(out["rows"][0]["measurement"]).quantile(0.5)
+    return Samples(out["rows"][0]["measurement"]["samples_ms"]).p50
 
 
 def fidelity(batch: int, rounds: int = 2) -> list[Row]:
@@ -124,6 +125,11 @@ def host_overhead(n: int = 20000) -> list[Row]:
                 "-", None)]
 
 
+def between_process_cv_pct(p50s: list[float]) -> float:
+    """CV (%) of the p50s of fresh processes: ``harness.stats.Samples.cv``, the statistic a measurement's own CV is."""
+    return Samples(p50s).cv * 100
+
+
 def noise(mode: str, processes: int = 5) -> list[Row]:
     w = one(mode, 8)
     within = w["cv"] * 100
@@ -134,7 +140,7 @@ def noise(mode: str, processes: int = 5) -> list[Row]:
         out = subprocess.run([sys.executable, "-m", "harness.bench", "--one", mode, "8"], capture_output=True, text=True,
                              timeout=300, check=True)
         p50s.append(json.loads(out.stdout.strip().splitlines()[-1])["p50"])
-    between = statistics.stdev(p50s) / statistics.fmean(p50s) * 100
+    between = between_process_cv_pct(p50s)
     graph = mode == "graph"
     return [Row(f"{mode}: within-run CV, resnet18 b8", within, "%", "<= 0.5 %" if graph else "-", within <= 0.5 if graph else None),
             Row(f"{mode}: between-process CV of p50 over {processes} processes "

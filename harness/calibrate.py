@@ -15,9 +15,9 @@ classifies each pair; the statistical verdict is counted (the same-code rule is 
 same commit). Printed per cell kind: the false-alarm rate (A/A pairs classified slower) and, per injected
 slowdown, the share detected; the smallest slowdown detected in >= 95 % of its pairs is the detectable one.
 
-Workers start in batches (imports and CUDA set-up in parallel), then measure one at a time: no measurement
-overlaps another process's start-up or measurement. A worker measures one round of each kind (GPU eager and
-GPU graph share a process; rounds of different kinds are never compared).
+Workers (``harness.children.calibrate_worker``) start in batches (imports and CUDA set-up in parallel), then measure
+one at a time: no measurement overlaps another process's start-up or measurement. A worker measures one round of each
+kind (GPU eager and GPU graph share a process; rounds of different kinds are never compared).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.children.cache_child import child_env
 from harness.errors import UsageError
 from harness.stats import Samples
 from harness.timing import Measurement, TimingSpec, measure
@@ -110,19 +111,18 @@ def write_round(path: Path, run_id: str, kind: str, units: int, m: Measurement, 
     return path
 
 
-def _worker(specs: list[tuple[str, int]]) -> int:
-    """Set up one workload per (kind, units), say "ready", wait for "go" on stdin, measure one round of each
-    in turn, print each as a JSON line (the measurement's fields, its samples as "samples", and the GPU name). The
-    kinds of one worker differ: its rounds are never compared."""
-    loads = [(kind, *workload(kind, units)) for kind, units in specs]
-    print("ready", flush=True)
-    if sys.stdin.readline().strip() != "go":
-        return 1
-    for kind, fn, stream, gpu in loads:
-        m = measure(fn, SPECS[kind], cuda_stream=stream)
-        rest = {k: v for k, v in dataclasses.asdict(m).items() if k != "samples_ms"}  # clock, warm-up, block time, ...
-        print(json.dumps({"samples": list(m.samples_ms), **rest, "gpu": gpu}), flush=True)
-    return 0
+def worker_line(m: Measurement, gpu: str) -> str:
+    """A worker's message for one round (``harness.children.calibrate_worker``): one JSON line of the measurement's
+    fields, its samples as "samples", and the GPU name."""
+    rest = {k: v for k, v in dataclasses.asdict(m).items() if k != "samples_ms"}  # clock, warm-up, block time, ...
+    return json.dumps({"samples": list(m.samples_ms), **rest, "gpu": gpu})
+
+
+def read_worker_line(text: str) -> tuple[Measurement, str]:
+    """(measurement, GPU name) of a worker's message: the worker's measurement, whole."""
+    d = json.loads(text)
+    gpu, samples = d.pop("gpu"), d.pop("samples")
+    return Measurement.from_dict({**d, "samples_ms": samples}), gpu
 
 
 @dataclass(frozen=True, order=True)
@@ -232,14 +232,13 @@ def slots(jobs: list[Job]) -> list[tuple[Job, ...]]:
 def execute(jobs: list[Job], out: Path, batch: int, budget_s: float, commit: str) -> int:
     """Run the jobs, ``batch`` fresh worker processes at a time; returns how many rounds were measured."""
     t0, done = time.monotonic(), 0
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
-                                                        os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env = child_env()
     groups = slots(jobs)
     for start in range(0, len(groups), batch):
         if budget_s and time.monotonic() - t0 > budget_s:
             break
         chunk = groups[start:start + batch]
-        procs = [subprocess.Popen([sys.executable, "-m", "harness.calibrate", "--worker",
+        procs = [subprocess.Popen([sys.executable, "-m", "harness.children.calibrate_worker",
                                    *(f"{j.kind}:{j.units}" for j in group)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env) for group in chunk]
         try:
@@ -254,9 +253,7 @@ def execute(jobs: list[Job], out: Path, batch: int, budget_s: float, commit: str
                 out_text, _ = pr.communicate("go\n", timeout=120)
                 lines = out_text.strip().splitlines()[-len(group):]
                 for j, text in zip(group, lines, strict=True):
-                    d = json.loads(text)
-                    gpu = d.pop("gpu")
-                    m = Measurement(samples_ms=tuple(d.pop("samples")), **d)  # the worker's measurement, whole
+                    m, gpu = read_worker_line(text)
                     write_round(run_path(out, j), f"{j.kind}-{j.run}", j.kind, j.units, m, gpu, commit)
                     done += 1
         finally:
@@ -364,9 +361,3 @@ def cmd_calibrate(args: argparse.Namespace, t: Any) -> int:
     write_atomic(out / "calibration.json", json.dumps(summary, indent=1))
     print(f"runs and calibration.json in {out}")
     return 0
-
-
-if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "--worker":
-        sys.exit(_worker([(k, int(u)) for k, u in (a.split(":") for a in sys.argv[2:])]))
-    sys.exit("usage: python -m harness calibrate (this module's own entry point only serves its worker processes)")

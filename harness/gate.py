@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from harness.errors import UsageError
 from harness.history import RunSummary, between_run_sigma, case_rounds, same_hardware
-from harness.stats import t_two_sided_p, welch_t
+from harness.stats import pooled_sd, t_two_sided_p, welch_t
 
 VERDICTS = ("slower", "faster", "same", "insufficient evidence", "new", "gone")
 INSUFFICIENT = "insufficient evidence"
@@ -95,27 +95,15 @@ def _log_rounds(case: dict[str, object]) -> list[float]:
     return [math.log(x) for x in case_rounds(case) if x > 0]
 
 
-def _pooled_sd(a: list[float], b: list[float]) -> float:
-    df = len(a) + len(b) - 2
-    ss = sum((x - statistics.fmean(a)) ** 2 for x in a) + sum((x - statistics.fmean(b)) ** 2 for x in b)
-    return math.sqrt(ss / df) if df > 0 else math.nan
-
-
 OUTLIER_SIGMAS = 5.0  # a round this many core sigmas above its side's fastest round was disturbed
 OUTLIER_FLOOR = 0.05  # ... and never less than 5 x 0.05 (log scale: 28 %) above it: gross disturbances only
 
 
 def _core_sd(a: list[float], b: list[float]) -> float:
     """Pooled standard deviation of the fastest half (rounded up) of each side's rounds: the spread of
-    undisturbed rounds, even when up to half of a side's rounds were disturbed."""
-    ss, df = 0.0, 0
-    for side in (a, b):
-        core = sorted(side)[: (len(side) + 1) // 2]
-        if len(core) > 1:
-            m = statistics.fmean(core)
-            ss += sum((x - m) ** 2 for x in core)
-            df += len(core) - 1
-    return math.sqrt(ss / df) if df else 0.0
+    undisturbed rounds, even when up to half of a side's rounds were disturbed; 0 when no half has two rounds."""
+    sd = pooled_sd([sorted(side)[: (len(side) + 1) // 2] for side in (a, b)])
+    return 0.0 if math.isnan(sd) else sd
 
 
 def disturbed(a: list[float], b: list[float]) -> tuple[list[float], list[float]]:
@@ -135,7 +123,7 @@ def _evidence(kb: list[float], kh: list[float], dropped: int, hist_sigma: float,
     if len(kb) >= t.min_rounds and len(kh) >= t.min_rounds:
         labels.append(f"rounds {len(kb)}+{len(kh)}" + (f" ({dropped} disturbed left out)" if dropped else ""))
         ps.append(welch_t(kb, kh)[2])
-        cvs.append(_pooled_sd(kb, kh))
+        cvs.append(pooled_sd((kb, kh)))
     if n_hist >= t.min_history and not math.isnan(hist_sigma):
         sigma = max(hist_sigma, 1e-6)
         diff = statistics.median(kh) - statistics.median(kb)

@@ -6,6 +6,9 @@ between the closest ranks (position q x (n - 1) in the sorted samples: numpy's "
 standard error of the mean (RSE, std / sqrt(n) / mean), IQR, min and max. ``rse`` is the same RSE of a plain
 list (the stop rule of the timing loop asks it of a list that grows every round).
 
+Pooled standard deviation of several groups (each around its own mean): the regression gate's between-run spread of
+log round p50s.
+
 Mann-Whitney U: two-sided, normal approximation with tie correction and continuity correction (the
 harness compares samples of 20 and more, where the approximation holds).
 
@@ -101,6 +104,18 @@ def rse(samples: Sequence[float]) -> float:
         return math.inf
     mean = statistics.fmean(samples)
     return statistics.stdev(samples) / math.sqrt(len(samples)) / mean if mean > 0 else math.inf
+
+
+def pooled_sd(groups: Iterable[Sequence[float]]) -> float:
+    """sqrt(sum of squared deviations of each group around its own mean / sum of (n - 1)); groups of one value add
+    nothing; NaN when no group has two values."""
+    ss, df = 0.0, 0
+    for g in groups:
+        if len(g) > 1:
+            m = statistics.fmean(g)
+            ss += sum((x - m) ** 2 for x in g)
+            df += len(g) - 1
+    return math.sqrt(ss / df) if df else math.nan
 
 
 def _ranks(values: list[float]) -> tuple[list[float], float]:

@@ -29,7 +29,7 @@ import gc
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -86,6 +86,11 @@ class Measurement:
     host_loop_us: float = math.nan  # host time per iteration inside the timed loops, fn included
     iters_per_sample: int = 1  # > 1: each sample is the mean of this many back-to-back iterations
     target_rse: float = math.nan  # the precision the stop rule aimed at
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Measurement:
+        """The measurement a child process sent as ``dataclasses.asdict`` over JSON (the samples come back a list)."""
+        return cls(**{**d, "samples_ms": tuple(d["samples_ms"])})
 
     @cached_property
     def sample_stats(self) -> Samples:

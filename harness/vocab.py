@@ -60,7 +60,8 @@ GreenStreamKind = Literal["green", "torchgreen"]  # a stream of a green context 
 StreamKind = Literal[BoundStreamMode, GreenStreamKind]  # a parsed stream mode's kind (``harness.streams.StreamMode``)
 # A stream mode as a cell names it: a bound mode, or a green kind with the SMs it asks for (green16, torchgreen32).
 STREAM_MODE_PATTERN = re.compile(r"^(default|caller|external|green(\d+)|torchgreen(\d+))$")
-Control = Literal["none", "default_stream", "side_stream", "fewer_sms"]  # a confinement cell's deliberate fault
+# A confinement cell's deliberate fault; harness.expect.confinement.CONTROL_PROBLEMS says what its verdict must name.
+Control = Literal["none", "default_stream", "side_stream", "fewer_sms", "side_capture"]
 
 NA = "n/a"  # the value of a dimension a backend does not have (the oracle's cells)
 
@@ -194,6 +195,8 @@ GLOSSARY: dict[str, dict[str, str]] = {
         "default_stream": "the model runs on the legacy default stream instead of the bound one",
         "side_stream": "the model runs on a side stream instead of the bound one",
         "fewer_sms": "the range claims more SMs than the green context holds",
+        "side_capture": "a CUDA graph captured on a primary-context side stream, replayed on the bound green stream: "
+                        "its kernels run outside the bound context (the cudagraph backend with capture=side)",
     },
 }
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.calibrate import BASE_UNITS, plan, slots
+from harness.calibrate import BASE_UNITS, plan, read_worker_line, slots
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,13 +63,15 @@ def test_one_worker_process_holds_one_round_of_each_kind():
 
 
 def test_worker_protocol_measures_each_workload_after_go():
-    pr = subprocess.run([sys.executable, "-m", "harness.calibrate", "--worker", "cpu-eager:100", "cpu-eager:300"],
+    pr = subprocess.run([sys.executable, "-m", "harness.children.calibrate_worker", "cpu-eager:100", "cpu-eager:300"],
                         input="go\n", capture_output=True, text=True, cwd=ROOT, timeout=60)
     lines = pr.stdout.splitlines()
     assert pr.returncode == 0 and lines[0] == "ready" and len(lines) == 3, pr.stdout + pr.stderr
     small, big = (json.loads(x) for x in lines[1:])
     p50 = [sorted(d["samples"])[len(d["samples"]) // 2] for d in (small, big)]
     assert small["clock"] == "host" and small["gpu"] == "no GPU" and 1.5 < p50[1] / p50[0] < 6  # 3x the work
+    m, gpu = read_worker_line(lines[1])  # what the calibration reads back: the worker's measurement, whole
+    assert gpu == "no GPU" and list(m.samples_ms) == small["samples"] and m.warmup_iters == small["warmup_iters"] > 0
 
 
 @pytest.mark.parametrize(("args", "flag"), [(("--slowdowns", "abc"), "--slowdowns"), (("--slowdowns", "0"), "--slowdowns"),

@@ -1,14 +1,17 @@
-"""Mann-Whitney U, step detection and the timing statistics."""
+"""Mann-Whitney U, step detection, the pooled standard deviation and the timing statistics."""
 
 from __future__ import annotations
 
 import math
 import random
+import statistics
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.errors import UsageError
-from harness.stats import detect_steps, mann_whitney_u
+from harness.stats import detect_steps, mann_whitney_u, pooled_sd
 from harness.timing import Measurement, TimingSpec, measure
 
 
@@ -100,3 +103,43 @@ def test_host_bound_rule_compares_host_enqueue_time_with_device_time():
 
     assert any(r.startswith("host-bound") for r in m(40.0, 0.041).noise_reasons())  # eager dynconv: host 40 us, device 41
     assert not m(5.0, 0.70).noise_reasons()  # resnet18 graph replay: the device is the bound
+
+
+def _previous_pooled_sd(a: list[float], b: list[float]) -> float:
+    """The gate's round spread as it computed it by hand before ``harness.stats.pooled_sd``."""
+    df = len(a) + len(b) - 2
+    ss = sum((x - statistics.fmean(a)) ** 2 for x in a) + sum((x - statistics.fmean(b)) ** 2 for x in b)
+    return math.sqrt(ss / df) if df > 0 else math.nan
+
+
+def _previous_core_sd(a: list[float], b: list[float]) -> float:
+    ss, df = 0.0, 0
+    for side in (a, b):
+        core = sorted(side)[: (len(side) + 1) // 2]
+        if len(core) > 1:
+            m = statistics.fmean(core)
+            ss += sum((x - m) ** 2 for x in core)
+            df += len(core) - 1
+    return math.sqrt(ss / df) if df else 0.0
+
+
+LOG_P50S = st.lists(st.floats(min_value=-5, max_value=5), min_size=1, max_size=12)
+
+
+@given(LOG_P50S, LOG_P50S)
+def test_gate_spreads_are_the_numbers_the_gate_computed_before(a, b):
+    from harness.gate import _core_sd
+
+    before, now = _previous_pooled_sd(a, b), pooled_sd((a, b))
+    assert now == before or (math.isnan(now) and math.isnan(before))
+    assert _core_sd(a, b) == _previous_core_sd(a, b)
+
+
+def test_pooled_sd_is_the_pooled_variance_of_the_statistics_module():
+    """Reference: the pooled variance is the (n - 1)-weighted mean of the groups' sample variances. Negative control:
+    the standard deviation of all values thrown together (the groups' means differ) is another number."""
+    groups = [[1.0, 2.0, 4.0], [10.0, 11.0], [7.0]]
+    want = math.sqrt((2 * statistics.variance(groups[0]) + statistics.variance(groups[1])) / 3)
+    assert math.isclose(pooled_sd(groups), want, rel_tol=1e-12)
+    assert not math.isclose(pooled_sd(groups), statistics.stdev([x for g in groups for x in g]), rel_tol=1e-3)
+    assert math.isnan(pooled_sd([[1.0], []]))

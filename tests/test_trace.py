@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ResultsError, SchemaVersionError
-from harness.expect.confinement import verdicts
+from harness.children.trace_child import TraceSpec
+from harness.errors import ResultsError, SchemaVersionError, UsageError
+from harness.expect.confinement import CONTROL_PROBLEMS, RangeVerdict, verdicts
 from harness.smid import PROBE_KERNEL
 from harness.trace.model import Trace, attribute
 from harness.trace.nsys import read_nsys
+from harness.vocab import CONTROLS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,3 +165,88 @@ def test_a_control_that_passes_fails_the_run(nsys_path):
     passed = dataclasses.replace(control, problems=[])
     assert not passed.as_expected and passed.line().startswith("FAIL control not flagged")
     assert not vs["dynconv-sta-eager-stream=green32"].control
+
+
+# The side-capture escape cell: the fixture was recorded before its id named its control; the traced child now names it
+ESCAPE_RECORDED = "dynconv-sta-cudagraph-capture=side-stream=green32"
+ESCAPE = TraceSpec("dynconv", "cudagraph", "static", "green32", "side_capture", extra=(("capture", "side"),)).case_id
+
+
+def _renamed(trace: Trace, old: str, new: str) -> Trace:
+    """The recorded trace with one case named as the current traced child names it: the same kernels, contexts and
+    ranges, only the case id in the range texts and in the child's account changes."""
+    def rename(text: str) -> str:
+        phase, _, rest = text.partition(" ")
+        return f"{phase} {new}{rest[len(old):]}" if rest == old or rest.startswith(f"{old} ") else text
+
+    ranges = [dataclasses.replace(r, text=rename(r.text)) for r in trace.ranges]
+    cases = {new if k == old else k: v for k, v in trace.meta["cases"].items()}
+    cases[new] = {**cases[new], "spec": {**cases[new]["spec"], "control": "side_capture"}}
+    return dataclasses.replace(trace, ranges=ranges, meta={**trace.meta, "cases": cases})
+
+
+def _escape_kernels_moved(trace: Trace, stream: bool) -> Trace:
+    """Negative control: the escape cell's kernels ran in the bound (green) context, and with ``stream`` on the bound
+    stream too: the escape no longer shows."""
+    v = by_case(trace)[ESCAPE]
+    rng = next(r for r in trace.ranges if r.text == v.range)
+    launch = attribute(trace).launch
+    kernels = [dataclasses.replace(k, context_id=v.tag_context, stream_id=v.tag_stream if stream else k.stream_id)
+               if rng.contains(*launch[i]) else k for i, k in enumerate(trace.kernels)]
+    return dataclasses.replace(trace, kernels=kernels)
+
+
+@pytest.fixture(scope="module")
+def escape_named(cupti) -> Trace:
+    return _renamed(cupti, ESCAPE_RECORDED, ESCAPE)
+
+
+def test_every_control_kind_names_the_problem_it_must_cause():
+    assert f"{ESCAPE_RECORDED}-control=side_capture" == ESCAPE
+    assert set(CONTROL_PROBLEMS) == set(CONTROLS) - {"none"} and CONTROL_PROBLEMS["side_capture"] == "outside the bound context"
+
+
+def test_side_capture_escape_is_an_expected_finding(escape_named):
+    v = by_case(escape_named)[ESCAPE]
+    assert v.control and v.control_kind == "side_capture" and v.as_expected, v.line()
+    assert any("outside the bound context" in p for p in v.problems) and v.line().startswith("control flagged (expected)")
+
+
+def test_side_capture_escape_that_stops_showing_is_flagged(escape_named):
+    """Negative controls: the escape cell's kernels inside the bound context. Still off the bound stream, the range has
+    a problem, but not the escape: FAIL. On the bound stream as well, the range is clean: FAIL."""
+    for stream in (False, True):
+        v = by_case(_escape_kernels_moved(escape_named, stream))[ESCAPE]
+        assert not any("outside the bound context" in p for p in v.problems) and v.ok == stream, v.line()
+        assert not v.as_expected and v.line().startswith("FAIL control not flagged"), v.line()
+        assert "must be flagged with a problem naming 'outside the bound context'" in v.line()
+
+
+def test_a_control_flagged_for_another_problem_only_fails():
+    """Each control kind's verdict must name its own problem: a side-stream control whose range only shows a problem
+    of another kind is not the fault it was built to show."""
+    v = RangeVerdict("replay dynconv-sta-eager-stream=green32-control=side_stream [expect green32 sms=32]", "green32", 32,
+                     kernels=17, problems=["green context 12 holds 16 SMs, the range claims 32"])
+    assert v.control_kind == "side_stream" and not v.ok and not v.as_expected
+    v.problems.append("15 kernel(s) ran off the bound stream 49 (streams [45]), e.g. []")
+    assert v.as_expected
+
+
+def test_trace_cli_exit_codes_with_the_escape_cell(cupti, escape_named, tmp_path):
+    """The current id: every control flagged as expected, exit 0. The escape gone: exit 1. The recorded id (no control
+    marker, as the cell was named before): the escape prints as a FAIL, exit 1."""
+    good = escape_named.save(tmp_path / "named.trace.json")
+    out = _trace_cli(good)
+    assert out.returncode == 0, out.stdout
+    assert out.stdout.count("control flagged (expected)") == 5 and out.stdout.count("\nPASS ") == 14, out.stdout
+    assert "FAIL" not in out.stdout and f"control flagged (expected) 'replay {ESCAPE} " in out.stdout
+    gone = _escape_kernels_moved(escape_named, stream=False).save(tmp_path / "gone.trace.json")
+    out = _trace_cli(gone)
+    assert out.returncode == 1 and f"FAIL control not flagged (the check cannot fail) 'replay {ESCAPE} " in out.stdout
+    out = _trace_cli(FIXTURES / "confinement-dynconv.trace.json")
+    assert out.returncode == 1 and f"FAIL 'replay {ESCAPE_RECORDED} [" in out.stdout
+
+
+def test_side_capture_control_needs_the_side_capture_build():
+    with pytest.raises(UsageError, match=r"capture=side.*Fix:"):
+        TraceSpec("dynconv", "eager", "static", "green32", "side_capture")

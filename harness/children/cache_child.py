@@ -48,7 +48,7 @@ class CacheRun:
 def child_env() -> dict[str, str]:
     """This environment, with the harness importable in a child ``python -m harness.<module>``."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
-                                                         os.environ.get("PYTHONPATH", "")])}
+                                                         os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
 
 
 def run_json_child(module: str, payload: str, env: dict[str, str], timeout_s: float) -> dict[str, Any]:

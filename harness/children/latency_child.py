@@ -5,7 +5,8 @@ graph of the same model alive in the process, a torchvision resnet18 graph repla
 H100 (``.ci/gpu-gap.py``, variant ``runner_then_plain``), and the suites build many. So each graph-mode latency cell
 runs here, in a process that builds only its own runner: the state a user's inference process has. The child
 checks each batch's output against the fp32 reference, times it with the harness's engine (the runner's
-``bind``: a bare replay, the input already in place) and prints one JSON line.
+``bind``: a bare replay, the input already in place) and prints one JSON line; each measurement in it is the
+``Measurement`` as ``dataclasses.asdict`` writes it (``Measurement.from_dict`` reads it back).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.children.cache_child import child_env, run_json_child
-from harness.timing import Measurement, TimingSpec
+from harness.timing import TimingSpec
 
 # The variants measured in a fresh process on a GPU (harness.vocab.FRESH_VARIANTS): those that replay CUDA graphs
 # (PyTorch's, inductor's or TensorRT-RTX's own). Eager and default torch.compile are host-bound launches, measured in
@@ -40,10 +41,6 @@ class LatencyRun:
 def run_fresh(spec: LatencyRun, timeout_s: float = 600) -> dict[str, Any]:
     """One fresh process; a crash or timeout comes back as ``{"error": ...}``, never as missing numbers."""
     return run_json_child("harness.children.latency_child", json.dumps(asdict(spec)), child_env(), timeout_s)
-
-
-def measurement(d: dict[str, Any]) -> Measurement:
-    return Measurement(**{**d, "samples_ms": tuple(d["samples_ms"])})
 
 
 def _measure(spec: LatencyRun) -> dict[str, Any]:

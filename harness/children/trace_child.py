@@ -3,7 +3,8 @@
 CUPTI starts before CUDA does, NVTX reaches CUPTI through ``NVTX_INJECTION64_PATH`` (set by
 ``run_traced`` before the process starts), and the run is: build, warm up (outside any checked range),
 then one checked range ``replay <case> [expect <mode> sms=<N>]`` that opens with the ``%smid`` probe on
-the bound stream and runs the model ``iters`` times. Negative controls make the run deliberately wrong.
+the bound stream and runs the model ``iters`` times. Negative controls make the run deliberately wrong (``side_capture``
+through its build option alone: a graph captured on a side stream).
 Builds (engines, ONNX) are kept in ``CACHE_DIR``, the run's ``--harness-cache-dir``. On a machine without a GPU each
 case records its error and the trace is still written.
 """
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UnknownChoiceError
+from harness.errors import UnknownChoiceError, UsageError
 from harness.trace.model import Trace
 from harness.vocab import CONTROLS
 
@@ -36,6 +37,10 @@ class TraceSpec:
     def __post_init__(self) -> None:
         if self.control not in CONTROLS:
             raise UnknownChoiceError("negative control", self.control, CONTROLS)
+        if self.control == "side_capture" and (self.variant != "cudagraph" or ("capture", "side") not in self.extra):
+            raise UsageError("negative control side_capture", (self.variant, self.extra),
+                             "needs the cudagraph variant with the build option capture=side (the fault it names)",
+                             "pass variant 'cudagraph' and extra=(('capture', 'side'),)")
 
     @property
     def case_id(self) -> str:

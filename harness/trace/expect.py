@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harness.errors import UsageError
-from harness.expect.confinement import verdict_status
+from harness.expect.confinement import KernelTally, tally, verdict_status
 from harness.trace.model import Context, Kernel, Range, Trace, attribute
 
 RULES = ("green", "primary", "one-stream")
@@ -51,14 +51,10 @@ def parse_expectation(text: str, control: bool = False) -> Expectation:
 
 
 @dataclass
-class RuleVerdict:
+class RuleVerdict(KernelTally):
     expectation: Expectation
     rule: str
     ranges: int
-    kernels: int
-    streams: dict[int, int] = field(default_factory=dict)  # stream id -> kernels
-    contexts: dict[int, int] = field(default_factory=dict)  # context id -> kernels
-    problems: list[str] = field(default_factory=list)
 
     @property
     def held(self) -> bool:
@@ -122,8 +118,7 @@ def check(trace: Trace, expectations: list[Expectation]) -> list[RuleVerdict]:
         inside = {id(r): _kernels_in(r, trace, launch) for r in hits}
         every = [k for ks in inside.values() for k in ks]
         for rule in e.rules:
-            v = RuleVerdict(e, rule, len(hits), len(every), dict(Counter(k.stream_id for k in every)),
-                            dict(Counter(k.context_id for k in every)))
+            v = RuleVerdict(e, rule, len(hits), **tally(every))
             v.problems = [p for r in hits if (p := _problem(rule, r, inside[id(r)], contexts))]
             out.append(v)
     return out

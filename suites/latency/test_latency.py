@@ -44,7 +44,8 @@ def test_latency(case, harness_case):
 
 def _fresh(case, harness_case):
     """The cell's build config in its own process (harness/children/latency_child.py); numbers come back as JSON."""
-    from harness.children.latency_child import STATE_FRESH, LatencyRun, measurement, run_fresh
+    from harness.children.latency_child import STATE_FRESH, LatencyRun, run_fresh
+    from harness.timing import Measurement
 
     harness_case.require()
     rc = harness_case.session.config
@@ -59,7 +60,7 @@ def _fresh(case, harness_case):
         harness_case.record("cosine", row["cosine"], "1", batch=row["batch"])
         harness_case.record("max_abs", row["max_abs"], "1", batch=row["batch"])
         assert row["ok"], f"batch {row['batch']}: {row['why']}"
-        harness_case.record_latency(measurement(row["measurement"]), row["batch"], ran=out["ran"], state=STATE_FRESH,
+        harness_case.record_latency(Measurement.from_dict(row["measurement"]), row["batch"], ran=out["ran"], state=STATE_FRESH,
                                     process_s=round(out["process_s"], 2))
 
 

@@ -3,7 +3,8 @@
 Positive cells: every kernel of the checked range runs on the bound stream and in the bound context;
 in green modes that context is green with exactly the granted SM count, and the probe kernel reaches no
 more distinct SMs than granted. Negative controls (a backend on its own side stream, kernels on the
-default stream inside a green range, a green context with fewer SMs than claimed) must fail the check.
+default stream inside a green range, a green context with fewer SMs than claimed, a CUDA graph captured on a
+primary-context side stream and replayed in a green context) must fail the check with the problem each causes.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def test_negative_control_fails(spec, problem, confinement, harness_session):
     assert account["accuracy_ok"], account["accuracy"]  # the outputs are right; only confinement is wrong
     assert not v.ok, f"the check passed a run that leaves the bound stream or context: {v.line()}"
     assert any(problem in p for p in v.problems), v.line()
-    what = "negative control flagged" if spec.control != "none" else "graph captured outside the green context escapes it"
+    what = "graph captured outside the green context escapes it" if spec.control == "side_capture" else "negative control flagged"
     harness_session.finding(spec.case_id, f"{what}: " + "; ".join(v.problems), "harness.expect.confinement")
 
 
