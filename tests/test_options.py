@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
+from _pytest.config.argparsing import Parser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import cli
 from harness.config import DEVICE_CHOICES, PROFILES, VARIANTS
 from harness.errors import UsageError
-from harness.options import OPTIONS, PYTEST_PREFIX, Options, from_run_args, parse_options, pytest_args
+from harness.options import OPTIONS, PYTEST_PREFIX, Options, add_pytest_options, from_pytest, from_run_args, pytest_args
 from models import MODELS
 
 
@@ -37,15 +39,16 @@ def test_every_row_is_an_option_of_both(pytestconfig):
 
 
 def _plugin_side(argv: list[str]) -> Options:
-    """What the plugin parses from the forwarded ``--harness-*`` arguments (its option rows, its parser)."""
-    ap = argparse.ArgumentParser()
-    for o in OPTIONS:
-        o.add_to(ap.add_argument, PYTEST_PREFIX)
-    ns = ap.parse_args(argv)
-    return parse_options(lambda o: getattr(ns, o.attr), PYTEST_PREFIX)
+    """What the plugin parses from the forwarded ``--harness-*`` arguments: its own ``pytest_addoption`` rows on a
+    pytest parser, read back through ``from_pytest`` as the plugin reads a config."""
+    parser = Parser(_ispytest=True)
+    add_pytest_options(parser)
+    ns = parser.parse_known_args(argv)
+    config = SimpleNamespace(getoption=lambda name: getattr(ns, name.removeprefix(PYTEST_PREFIX).replace("-", "_")))
+    return from_pytest(config)
 
 
-
+_FOLDER = st.none() | st.sampled_from(["o1", "a/o2", "runs dir"])  # folders need not exist: they are created
 
 
 def _subset(valid: dict) -> st.SearchStrategy:
@@ -55,11 +58,13 @@ def _subset(valid: dict) -> st.SearchStrategy:
 @settings(max_examples=60, deadline=None)
 @given(profile=st.sampled_from(sorted(PROFILES)), models=_subset(MODELS), backends=_subset(VARIANTS),
        device=st.sampled_from(DEVICE_CHOICES), run_id=st.none() | st.from_regex(r"\A[a-z0-9][a-z0-9._-]{0,20}[a-z0-9]\Z"),
-       resume=st.booleans(), spaces=st.booleans())
-def test_what_run_checked_is_what_the_plugin_gets(profile, models, backends, device, run_id, resume, spaces):
+       resume=st.booleans(), spaces=st.booleans(), out=_FOLDER, cache_dir=_FOLDER, history=_FOLDER)
+def test_what_run_checked_is_what_the_plugin_gets(profile, models, backends, device, run_id, resume, spaces, out,
+                                                  cache_dir, history):
     sep = " , " if spaces else ","
+    folders = [x for flag, v in (("--out", out), ("--cache-dir", cache_dir), ("--history", history)) if v for x in (flag, v)]
     args = _run_parser().parse_args(
-        ["--profile", profile, "--device", device]
+        ["--profile", profile, "--device", device, *folders]
         + (["--models", sep.join(models)] if models else []) + (["--backends", sep.join(backends)] if backends else [])
         + (["--run-id", run_id] if run_id else []) + (["--resume"] if resume else []))
     if resume and run_id is None:
@@ -78,4 +83,4 @@ def test_a_bad_value_gets_the_same_message_on_both():
         from_run_args(args)
     with pytest.raises(UsageError) as on_plugin:
         _plugin_side(["--harness-profile=weekly"])
-    assert str(on_run.value) == str(on_plugin.value) and "'weekly'" in str(on_run.value)
+    assert str(on_run.value) == str(on_plugin.value) and "'weekly'" in str(on_run.value) and "Fix:" in str(on_run.value)

@@ -61,7 +61,7 @@ def run(p: pytest.Pytester, *args: str, subprocess: bool = False) -> pytest.RunR
 
 @pytest.mark.parametrize(("args", "fragments"), [
     (["--harness-profile=weekly"], ["profile 'weekly'", "['default', 'full', 'nightly', 'quick']"]),
-    (["--harness-models=resnet50,dynconv"], ["model 'resnet50'", "dynconv"]),
+    (["--harness-models=resnet50,dynconv"], ["model 'resnet50'", "['dynconv', 'resnet18']"]),
     (["--harness-device=tpu"], ["device 'tpu'", "['auto', 'cpu', 'cuda']"]),
     (["--harness-run-id=latest"], ["run id 'latest'", "reserved"]),
     (["--harness-resume"], ["--harness-resume True", "pass --harness-run-id ID with it"]),
@@ -136,11 +136,15 @@ def test_sessions_leave_no_state_in_the_plugin_module(project):
     """The plugin keeps its state in each session's config.stash: two sessions in this process leave the module's
     globals and the SIGTERM handler as they found them (before: a module-level dict kept the last config)."""
 
-    def state() -> dict[str, str]:
-        return {k: repr(v) for k, v in vars(harness.plugin).items()
-                if isinstance(v, (dict, list, set)) and not k.startswith("__")}
+    def state() -> dict[str, tuple[int, str | None]]:
+        """Every global of the module: which object it is, and what a container holds."""
+        return {k: (id(v), repr(v) if isinstance(v, (dict, list, set)) else None)
+                for k, v in vars(harness.plugin).items() if not k.startswith("__")}
 
     before, handler = copy.deepcopy(state()), signal.getsignal(signal.SIGTERM)
+    with pytest.MonkeyPatch.context() as mp:  # control: a rebound global (a config kept by the last session) shows
+        mp.setattr(harness.plugin, "_LAST_CONFIG", object(), raising=False)
+        assert state() != before
     (project.path / "suites" / "test_cells.py").write_text(CELLS)
     run(project, "--harness-run-id=one").assert_outcomes(passed=2, failed=1, skipped=1)
     run(project, "--harness-run-id=two", "-k", "test_pass").assert_outcomes(passed=2)

@@ -71,12 +71,21 @@ def test_unsorted_positions_would_give_other_quantiles():
 
 
 @given(st.lists(st.floats(min_value=1e-3, max_value=1e3), min_size=2, max_size=100))
-def test_spread_matches_the_statistics_module(values):
-    s = Samples(values)
-    mean, sd = statistics.fmean(values), statistics.stdev(values)
-    assert s.mean == mean and s.stdev == sd
-    assert s.cv == sd / mean
-    assert s.rse == sd / math.sqrt(len(values)) / mean == rse(values)
+def test_spread_matches_numpy(values):
+    """Mean, stdev (n-1), CV and RSE against numpy's, computed apart from the statistics module Samples uses."""
+    s, a = Samples(values), np.asarray(values)
+    mean, sd = float(np.mean(a)), float(np.std(a, ddof=1))
+    assert math.isclose(s.mean, mean, rel_tol=1e-9) and math.isclose(s.stdev, sd, rel_tol=1e-9, abs_tol=1e-12)
+    assert math.isclose(s.cv, sd / mean, rel_tol=1e-9, abs_tol=1e-12)
+    assert math.isclose(s.rse, sd / math.sqrt(len(values)) / mean, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_spread_of_a_hand_worked_example():
+    s = Samples([4.0, 1.0, 3.0, 2.0])  # mean 2.5, variance 5/3
+    assert s.mean == 2.5 and s.stdev == pytest.approx(1.2909944487358056, rel=1e-12)
+    assert s.cv == pytest.approx(0.5163977794943222, rel=1e-12) and s.rse == pytest.approx(0.2581988897471611, rel=1e-12)
+    assert rse([4.0, 1.0, 3.0, 2.0]) == pytest.approx(0.2581988897471611, rel=1e-12)
+    assert statistics.pstdev([4.0, 1.0, 3.0, 2.0]) != pytest.approx(s.stdev)  # control: the population stdev differs
 
 
 def test_empty_and_single_sample():
@@ -91,12 +100,28 @@ def test_quantile_outside_zero_one_is_refused(q):
         Samples([1.0, 2.0]).quantile(q)
 
 
-def test_measurement_sorts_once_and_delegates():
+def test_measurement_sorts_once_and_answers_from_its_samples(monkeypatch):
+    """However many statistics are read, a Measurement builds (and sorts) its Samples once; the answers are those of
+    numpy on the raw samples."""
+    import harness.timing
+
+    built = []
+
+    class Counting(Samples):
+        def __init__(self, values):
+            built.append(1)
+            super().__init__(values)
+
+    monkeypatch.setattr(harness.timing, "Samples", Counting)
     rng = random.Random(5)
     m = Measurement(tuple(rng.uniform(1, 2) for _ in range(50)), "host", 3, 1.0)
-    assert m.sample_stats is m.sample_stats  # built once, then read
-    assert m.sample_stats.values == tuple(sorted(m.samples_ms))
-    assert m.quantile(0.9) == m.sample_stats.quantile(0.9) and m.cv == m.sample_stats.cv
+    q90, cv, mean, iqr = m.quantile(0.9), m.cv, m.mean, m.iqr
+    m.quantile(0.5)
+    assert len(built) == 1
+    a = np.asarray(m.samples_ms)
+    assert q90 == pytest.approx(float(np.quantile(a, 0.9)), rel=1e-12) and mean == pytest.approx(float(np.mean(a)))
+    assert cv == pytest.approx(float(np.std(a, ddof=1) / np.mean(a)), rel=1e-9)
+    assert iqr == pytest.approx(float(np.quantile(a, 0.75) - np.quantile(a, 0.25)), rel=1e-12)
 
 
 def test_same_numbers_as_the_results_file_the_timing_engine_wrote(tmp_path):
