@@ -47,5 +47,5 @@ class Case:
 
     def dims(self) -> dict[str, Any]:
         return {"model": self.model, "variant": self.variant, "shapes": self.shapes, "stream": self.stream,
-                "strategy": self.settings.cuda_graph_strategy, "kernel_strategy": self.settings.kernel_strategy,
+                "cuda_graph_strategy": self.settings.cuda_graph_strategy, "kernel_strategy": self.settings.kernel_strategy,
                 "cg_mode": self.settings.cg_mode, "runtime_cache": self.cache, **dict(self.extra)}

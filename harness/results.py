@@ -1,8 +1,8 @@
 """Results store: one append-only JSON-lines file per run, every line self-checking.
 
-Line format (schema version 2)::
+Line format (schema version 3)::
 
-    {"v": 2, "type": "meta" | "record" | "cell" | "finding" | "end" | "torn", "crc": "<crc32>", "data": {...}}
+    {"v": 3, "type": "meta" | "record" | "cell" | "finding" | "end" | "torn", "crc": "<crc32>", "data": {...}}
 
 * ``meta``: run metadata (machine, GPU, package versions, git commit, time, probe, run config) and
   ``planned_cells``; it opens a section. A file holds one section per run, more when a run was resumed.
@@ -13,7 +13,9 @@ Line format (schema version 2)::
 * ``torn``: written by a writer that found the file ending in a partial line (a writer killed mid-line):
   it terminates that line and says how many bytes it holds, so a reader knows it was torn, not damaged.
 
-The CRC covers ``v``, ``type`` and ``data`` (version 1 lines: ``data`` only; they are still read).
+The CRC covers ``v``, ``type`` and ``data`` (version 1 lines: ``data`` only; they are still read). Older versions
+are read through ``MIGRATIONS``, one step a version: 1 -> 2 changes no data; 2 -> 3 renames the records' and cells'
+``strategy`` to ``cuda_graph_strategy`` (the vocabulary's word).
 Writers append whole lines with one ``write(2)`` under ``FileLock(path + ".lock")`` (several pytest
 workers may share a file). Readers verify every line: a partial last line is torn (a warning,
 ``Results.torn``); any other line that does not verify is corruption: ``CorruptResultsError`` with the
@@ -33,13 +35,22 @@ from typing import Any
 
 from harness.errors import CorruptResultsError, ResultsError, SchemaVersionError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LINE_TYPES = ("meta", "record", "cell", "finding", "end", "torn")
 END_STATUSES = ("completed", "interrupted")
+RENAMED_IN_3 = {"strategy": "cuda_graph_strategy"}  # a record's or cell's key -> its name from schema 3 on
+
+
+def _to_3(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    if kind not in ("record", "cell"):
+        return data
+    return {RENAMED_IN_3.get(k, k): v for k, v in data.items()}
+
 
 # version n -> function turning a version-n line's data into version n+1 data.
 # Version 1 -> 2 adds the end and torn line types and the CRC over the whole line; data is unchanged.
-MIGRATIONS: dict[int, Callable[[str, dict[str, Any]], dict[str, Any]]] = {1: lambda kind, data: data}
+# Version 2 -> 3 names the CUDA-graph strategy of records and cells ``cuda_graph_strategy`` (was ``strategy``).
+MIGRATIONS: dict[int, Callable[[str, dict[str, Any]], dict[str, Any]]] = {1: lambda kind, data: data, 2: _to_3}
 
 
 def supported_versions() -> set[int]:

@@ -19,7 +19,7 @@ from harness.backends.base import Backend, BuildCache, BuildConfig, Built
 from harness.backends.registry import make_backend, variant_config
 from harness.config import RunConfig
 from harness.errors import UsageError
-from harness.results import SCHEMA_VERSION, ResultsWriter, write_atomic
+from harness.results import SCHEMA_VERSION, ResultsWriter, read_results, write_atomic
 
 if TYPE_CHECKING:
     from harness.machine import MachineRun
@@ -109,6 +109,11 @@ class HarnessSession:
             if not self.config.results_path.is_file():
                 raise UsageError("--harness-resume run id", self.config.run_id, f"{str(out_dir)!r} holds no results.jsonl "
                                  "to append to", "pass the id of an existing run, or drop --harness-resume")
+            version = read_results(self.config.results_path, salvage=True).version
+            if version != SCHEMA_VERSION:
+                raise UsageError("--harness-resume run id", self.config.run_id, f"its results.jsonl is results schema "
+                                 f"{version}, and a resumed run appends schema-{SCHEMA_VERSION} lines to it (a file holds "
+                                 "one schema)", "start a new run id; the old run still reads, reports and compares as it is")
         elif out_dir.exists() or out_dir.is_symlink():
             raise UsageError("run id", self.config.run_id, f"a run of that id already exists in {str(out_dir)!r}"
                              f"{_started(out_dir)}; a run id is never reused",

@@ -39,7 +39,7 @@ def oracle_outcome(cell: dict[str, Any], version: str) -> str | None:
         rt = "cpp"
     try:
         oc = Cell(str(backend), version if ttrt else "n/a", rt if ttrt else "n/a",
-                  str(cell["cg_mode"]), str(cell["strategy"]), str(cell["kernel_strategy"]), str(cell["shapes"]),
+                  str(cell["cg_mode"]), str(cell["cuda_graph_strategy"]), str(cell["kernel_strategy"]), str(cell["shapes"]),
                   str(cell["stream"]), str(cell.get("seg", "n/a")) if ttrt else "n/a", "plain")
         return expect(oc).outcome
     except (HarnessError, OracleError, KeyError):
@@ -66,7 +66,7 @@ def skip_legend(cells: list[dict[str, Any]]) -> Table:
 
 
 def _row_label(c: dict[str, Any]) -> str:
-    label = f"mode={c.get('cg_mode')} cg={c.get('strategy')}"
+    label = f"mode={c.get('cg_mode')} cg={c.get('cuda_graph_strategy')}"
     if c.get("variant") == "torch_trt":
         label += f" rt={c.get('rt')} seg={c.get('seg')}"
     return label

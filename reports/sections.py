@@ -34,8 +34,8 @@ METRICS: dict[str, tuple[str, ...]] = {
 }
 SHOWN = {m for ms in METRICS.values() for m in ms}
 
-LATENCY_COLUMNS = ["batch", "variant", "strategy", "kernel_strategy", "p50_ms", "p10_ms", "p90_ms", "cv", "n", "per_sample",
-                   "clock", "state", "graph_floor_ms", "host_overhead_ms", "speedup_vs_eager", "noisy", "why_noisy"]
+LATENCY_COLUMNS = ["batch", "variant", "cuda_graph_strategy", "kernel_strategy", "p50_ms", "p10_ms", "p90_ms", "cv", "n",
+                   "per_sample", "clock", "state", "graph_floor_ms", "host_overhead_ms", "speedup_vs_eager", "noisy", "why_noisy"]
 HEAD = {"p50_ms": "p50 (ms)", "p10_ms": "p10 (ms)", "p90_ms": "p90 (ms)", "cv": "CV", "n": "samples",
         "speedup_vs_eager": "speedup vs eager (x)", "value": "value", "build_s": "build (s)", "engine_bytes": "engine (B)",
         "first_call_ms": "first call (ms)", "process_s": "process (s)", "cold_ms": "cold first call (ms)",

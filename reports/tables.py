@@ -13,7 +13,7 @@ import pandas as pd
 from harness.results import Results
 from harness.stats import Samples
 
-LATENCY_KEYS = ["model", "shapes", "batch", "device", "stream", "variant", "strategy", "kernel_strategy"]
+LATENCY_KEYS = ["model", "shapes", "batch", "device", "stream", "variant", "cuda_graph_strategy", "kernel_strategy"]
 UNITS = ("Units: latency in milliseconds (ms) per forward call, measured with CUDA events on a GPU and the host "
          "clock on the CPU; p50/p90 are percentiles of the per-iteration samples; CV = standard deviation / mean; "
          "speedup = eager p50 / this p50 at the same model, batch, device and stream; first call in ms on the host "

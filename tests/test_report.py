@@ -28,7 +28,7 @@ def _latency(w, variant, batch, samples, shapes="static"):
     stats = {"p10": s[0], "p50": s[len(s) // 2], "p90": s[-1], "cv": 0.01, "n": float(len(s))}
     w.write("record", {"case_id": f"dynconv-{shapes}-{variant}-{batch}", "metric": "latency_ms", "value": stats["p50"],
                        "unit": "ms", "model": "dynconv", "variant": variant, "shapes": shapes, "stream": "default",
-                       "strategy": "disabled", "kernel_strategy": "lazy", "device": "cpu", "batch": batch,
+                       "cuda_graph_strategy": "disabled", "kernel_strategy": "lazy", "device": "cpu", "batch": batch,
                        "samples": samples, "stats": stats, "noisy": False, "clock": "host"})
 
 
@@ -36,7 +36,7 @@ def _rtx_cell(w, outcome, reason, cg_mode, shapes, kernel, rt="python", seg="bro
     case = f"dynconv-{shapes}-torch_trt-ks={kernel}-mode={cg_mode}-rt={rt}-seg={seg}"
     w.write("cell", {"case_id": case, "nodeid": f"suites/cudagraphs/test_rtx_matrix.py::test_rtx_cell[{case}]",
                      "outcome": outcome, "reason": reason, "duration_s": 0.5, "model": "dynconv", "variant": "torch_trt",
-                     "shapes": shapes, "stream": "default", "strategy": "disabled", "kernel_strategy": kernel,
+                     "shapes": shapes, "stream": "default", "cuda_graph_strategy": "disabled", "kernel_strategy": kernel,
                      "cg_mode": cg_mode, "runtime_cache": "off", "rt": rt, "seg": seg})
 
 

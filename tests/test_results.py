@@ -84,7 +84,7 @@ def test_edited_schema_version_is_corruption_not_a_silent_drop(tmp_path):
     p = tmp_path / "results.jsonl"
     _write(p, 2)
     lines = p.read_bytes().split(b"\n")
-    lines[2] = lines[2].replace(b'"v":2', b'"v":999')
+    lines[2] = lines[2].replace(b"\"v\":3", b"\"v\":999")
     p.write_bytes(b"\n".join(lines))
     with pytest.raises(CorruptResultsError, match="line 3"):
         read_results(p)
@@ -206,7 +206,25 @@ def test_version_1_file_still_reads(tmp_path):
     res = read_results(p)
     assert res.version == 1 and res.records == [{"case_id": "c", "value": 1.0}] and res.status == "unknown"
     assert res.status_lines() == ["completion not recorded (a schema-1 results file has no end line)"]
-    assert SCHEMA_VERSION == 2
+
+
+def test_version_2_file_reads_with_the_strategy_under_its_vocabulary_name(tmp_path):
+    """Schema 2 named a record's and a cell's CUDA-graph strategy ``strategy``; read today it is
+    ``cuda_graph_strategy``, other keys and other line types untouched."""
+    from harness.results import _crc
+
+    p = tmp_path / "results.jsonl"
+    rows = (("meta", {"run_id": "v2", "strategy": "meta keeps its keys"}),
+            ("record", {"case_id": "c", "value": 1.0, "strategy": "whole_graph_capture", "kernel_strategy": "eager"}),
+            ("cell", {"case_id": "c", "nodeid": "t", "outcome": "passed", "strategy": "disabled"}),
+            ("end", {"status": "completed", "reason": "", "cells": 1}))
+    p.write_text("".join(json.dumps({"v": 2, "type": k, "crc": _crc(d, 2, k), "data": d}) + "\n" for k, d in rows))
+    res = read_results(p)
+    assert res.version == 2 and res.status == "completed" and SCHEMA_VERSION == 3
+    assert res.records == [{"case_id": "c", "value": 1.0, "cuda_graph_strategy": "whole_graph_capture",
+                            "kernel_strategy": "eager"}]
+    assert res.cells[0]["cuda_graph_strategy"] == "disabled" and "strategy" not in res.cells[0]
+    assert res.meta["strategy"] == "meta keeps its keys"
 
 
 @pytest.mark.parametrize(("content", "fragment"), [
