@@ -76,7 +76,7 @@ def test_options_order_does_not_split_builds():
     assert a == b and a.key == b.key
 
 
-@pytest.mark.parametrize("shapes", ["static", "dynamic"])
+@pytest.mark.parametrize("shapes", ["static", "dynamic"], ids=["static", "dynamic"])
 def test_eager_backend_runs_dynconv_on_cpu_accurately(shapes):
     backend: Backend = EagerBackend()
     model = get_model("dynconv")

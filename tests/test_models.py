@@ -9,7 +9,7 @@ from harness.errors import BuildConfigError, UnknownChoiceError
 from models import MODELS, DimRange, get_model
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(MODELS), ids=sorted(MODELS))
 def test_init_is_deterministic_and_leaves_global_rng_alone(name):
     m = get_model(name)
     torch.manual_seed(123)

@@ -10,19 +10,22 @@ from harness.streams import StreamMode, check_external_handle, check_stream_devi
 
 @pytest.mark.parametrize(("text", "kind", "sms"), [("default", "default", None), ("caller", "caller", None),
                                                    ("external", "external", None), ("green16", "green", 16),
-                                                   ("torchgreen32", "torchgreen", 32)])
+                                                   ("torchgreen32", "torchgreen", 32)],
+                         ids=["default", "caller", "external", "green16", "torchgreen32"])
 def test_parse(text, kind, sms):
     m = StreamMode.parse(text)
     assert (m.kind, m.sms, m.name) == (kind, sms, text)
 
 
-@pytest.mark.parametrize("text", ["green", "greenx", "blue", "green-4", ""])
+@pytest.mark.parametrize("text", ["green", "greenx", "blue", "green-4", ""],
+                         ids=["no-sms", "not-a-number", "unknown", "negative", "empty"])
 def test_unknown_modes(text):
     with pytest.raises(UnknownChoiceError, match="green<N>"):
         StreamMode.parse(text)
 
 
-@pytest.mark.parametrize(("handle", "name"), [(1, "cudaStreamLegacy"), (2, "cudaStreamPerThread"), (0, "legacy default")])
+@pytest.mark.parametrize(("handle", "name"), [(1, "cudaStreamLegacy"), (2, "cudaStreamPerThread"), (0, "legacy default")],
+                         ids=["legacy", "per-thread", "null"])
 def test_magic_handles_rejected(handle, name):
     with pytest.raises(UsageError, match=name):
         check_external_handle(handle)
