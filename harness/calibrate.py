@@ -43,6 +43,7 @@ from harness.children.cache_child import child_env
 from harness.errors import UsageError
 from harness.stats import Samples
 from harness.timing import Measurement, TimingSpec, measure
+from harness.vocab import NOT_A_CELL
 
 KINDS = ("cpu-eager", "gpu-eager", "gpu-graph")
 BASE_UNITS = {"cpu-eager": 200, "gpu-eager": 100, "gpu-graph": 100}
@@ -105,7 +106,7 @@ def write_round(path: Path, run_id: str, kind: str, units: int, m: Measurement, 
     with ResultsWriter(path) as w:
         w.write("meta", {**meta, "resumed": path.stat().st_size > 0, "planned_cells": 0})
         w.write("record", {"case_id": case or f"calibrate-{kind}", "metric": "latency_ms", "value": st["p50"], "unit": "ms",
-                           "batch": 1, "model": "calibration-spin", "variant": kind, "stream": "default",
+                           "batch": 1, "model": "calibration-spin", "variant": NOT_A_CELL, "kind": kind, "stream": "default",
                            "device": meta["device"], "clock": m.clock, "samples": list(m.samples_ms), "stats": st})
         w.write("end", {"status": "completed", "reason": "", "cells": 0})
     return path

@@ -64,6 +64,9 @@ STREAM_MODE_PATTERN = re.compile(r"^(default|caller|external|green(\d+)|torchgre
 Control = Literal["none", "default_stream", "side_stream", "fewer_sms", "side_capture"]
 
 NA = "n/a"  # the value of a dimension a backend does not have (the oracle's cells)
+# model / variant / shapes / stream of a record that measures no matrix cell (a green-context lifecycle probe, the
+# cache file's savers, GPU affinity, a calibration workload): its case id and its own keys say what it measured
+NOT_A_CELL = "-"
 
 PYTORCH_BACKENDS: tuple[PytorchBackend, ...] = get_args(PytorchBackend)
 RTX_VARIANTS: tuple[RtxVariant, ...] = get_args(RtxVariant)

@@ -12,6 +12,7 @@ import os
 import pytest
 
 from harness.distributed import affinity_problems, gpu_uuids
+from harness.vocab import NOT_A_CELL
 from suites.helpers import gpu
 
 
@@ -32,5 +33,6 @@ def test_worker_computes_on_its_gpu(harness_session):
     if others:  # negative control: judged against another GPU, the same worker must be flagged
         assert affinity_problems(others[0], seen, uuids), "the affinity check passed a worker on the wrong GPU"
     harness_session.record(f"affinity-{harness_session.worker}", "gpu_index", float(assigned), "index",
-                           {"model": "-", "variant": "affinity", "shapes": "-", "stream": "-", "device": "cuda",
-                            "uuid": seen, "worker": harness_session.worker, "checked_against_others": len(others)})
+                           {"model": NOT_A_CELL, "variant": NOT_A_CELL, "shapes": NOT_A_CELL, "stream": NOT_A_CELL,
+                            "device": "cuda", "uuid": seen, "worker": harness_session.worker,
+                            "checked_against_others": len(others)})

@@ -15,6 +15,7 @@ import pytest
 from harness.errors import UsageError
 from harness.expect.cache import cache_problems
 from harness.runtime_cache import check_isolated, isolated_path, torchtrt_default_path
+from harness.vocab import NOT_A_CELL
 from suites.helpers import require_runs
 
 SPEC_CACHE = "docs/behaviour.md#runtime-cache"
@@ -78,7 +79,7 @@ def test_concurrent_savers_leave_no_corrupt_file(harness_session, tmp_path):
     assert not c.errors, c.errors
     assert c.corrupt_files == 0, to_dict(c)
     assert c.final_entries >= 1 and c.lost_updates == c.updates - c.final_entries, to_dict(c)
-    dims = {"model": "-", "variant": "cache_file", "shapes": "-", "stream": "-", "device": "host", **to_dict(c)}
+    dims = {"model": NOT_A_CELL, "variant": NOT_A_CELL, "shapes": NOT_A_CELL, "stream": NOT_A_CELL, "device": "host", **to_dict(c)}
     harness_session.record("concurrent_savers", "lost_updates", float(c.lost_updates), "updates", dims)
     harness_session.finding("concurrent_savers", f"harness CacheFile (Torch-TensorRT's lock + temp + replace protocol, not "
                             f"the library's own save): {WRITERS} processes x {ROUNDS} saves under the file lock: "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.cases import Case
+from harness.vocab import NOT_A_CELL
 from suites.helpers import gpu, perf
 
 green_ctx = pytest.mark.green_ctx
@@ -99,7 +100,7 @@ def test_no_leak_over_1000_cycles(harness_session):
     ours_mib = _lost_mib_per_cycle(harness_lifecycle, 1000)
     cycle_ms = (time.perf_counter() - t0) / 1005 * 1e3
     kernel_mib = _lost_mib_per_cycle(with_torch_kernel, 200)
-    dims = {"model": "-", "variant": "green", "shapes": "-", "stream": "green16", "device": "cuda"}
+    dims = {"model": NOT_A_CELL, "variant": NOT_A_CELL, "shapes": NOT_A_CELL, "stream": "green16", "device": "cuda"}
     for metric, value, unit in (("green_cycle_ms", cycle_ms, "ms"), ("driver_lost_mib_per_cycle", driver_mib, "MiB"),
                                 ("harness_lost_mib_per_cycle", ours_mib, "MiB"),
                                 ("torch_kernel_cycle_lost_mib_per_cycle", kernel_mib, "MiB")):
