@@ -181,10 +181,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     source, seconds = _previous_seconds(config)
     tr = config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None:
-        order = f"longest first, by the cell times of {source}" if seconds else f"in pytest-xdist order ({source})"
-        tr.write_line(f"harness: work units {order}")
-    return CrashSafeLoadGroupScheduling(config, log, seconds)
+    say = tr.write_line if tr is not None else None
+    if say is not None:
+        say(f"harness: cell times of an earlier run: {source}" if seconds else
+            f"harness: work units in pytest-xdist order ({source})")
+    return CrashSafeLoadGroupScheduling(config, log, seconds, say)
 
 
 def _previous_seconds(config: pytest.Config) -> tuple[str, dict[str, float]]:
@@ -329,11 +330,15 @@ def _write_cell(config: pytest.Config, report: pytest.TestReport) -> None:
     nodeid = untagged(report.nodeid)
     setups = config.stash.setdefault(_SETUP_S, {})
     if report.when == "setup" and report.passed:
-        setups[nodeid] = report.duration  # what the cell paid before its call (a shared build, a traced child)
+        if nodeid.startswith("suites/"):  # what the cell paid before its call (a shared build, a traced child)
+            setups[nodeid] = report.duration
         return
     outcome = _cell_outcome(report)
     if outcome is None:
         return
+    paid, call_s = setups.pop(nodeid, None), report.duration
+    if report.when == "setup":  # failed or skipped in its setup: no call ran, the time is the setup's
+        paid, call_s = report.duration, 0.0
     recorded = config.stash.setdefault(_RECORDED, set())
     if str(report.when) == "???" and nodeid in recorded:
         return  # the worker left after this cell's own failure (a sticky CUDA error): already recorded
@@ -346,10 +351,10 @@ def _write_cell(config: pytest.Config, report: pytest.TestReport) -> None:
         worker = node.gateway.id if node is not None else "main"
         info = {"case_id": nodeid.split("[", 1)[-1].rstrip("]") if "[" in nodeid else nodeid,
                 "dims": {}, "worker": worker, "gpu": config.stash.get(WORKER_GPUS, {}).get(worker, "?")}
-    setup = {"setup_s": round(setups.pop(nodeid), 4)} if nodeid in setups else {}
+    setup = {"setup_s": round(paid, 4)} if paid is not None else {}
     hs = config.stash[SESSION]
     hs.cell(info["case_id"], nodeid, outcome[0], outcome[1], {**info["dims"], "worker": info["worker"],
-                                                                      "gpu": info["gpu"], **setup}, report.duration)
+                                                                      "gpu": info["gpu"], **setup}, call_s)
 
 
 def _in_suites(item: pytest.Item) -> bool:

@@ -266,7 +266,7 @@ def read_results(path: Path | str, *, salvage: bool = False) -> Results:
     raw_lines = _read_bytes(p).split(b"\n")
     last = len(raw_lines)  # the piece after the final newline: empty unless the last write was torn
     pending: tuple[int, bytes, str] | None = None  # a damaged line a following torn line may explain
-    seen: set[int] = set()
+    first: int | None = None  # the file's schema version: that of its first valid line
 
     def damage(number: int, why: str) -> None:
         if not salvage:
@@ -298,9 +298,9 @@ def read_results(path: Path | str, *, salvage: bool = False) -> Results:
         version = line["v"]
         if version not in supported_versions():
             raise SchemaVersionError(str(p), version, supported_versions())
-        seen.add(version)
-        if len(seen) > 1:
-            damage(number, f"schema version {version} in a file of version {min(seen)}")
+        first = version if first is None else first
+        if version != first:  # one foreign line is damage; the lines of the file's own version still read
+            damage(number, f"schema version {version} in a file of version {first}")
             continue
         kind, data = str(line["type"]), line["data"]
         while version != SCHEMA_VERSION:

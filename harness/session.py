@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from harness.backends.base import Backend, BuildCache, BuildConfig, Built
 from harness.backends.registry import make_backend, variant_config
 from harness.config import RunConfig
-from harness.errors import UsageError
+from harness.errors import ResultsError, UsageError
 from harness.results import SCHEMA_VERSION, ResultsWriter, read_results, write_atomic
 
 if TYPE_CHECKING:
@@ -109,7 +109,13 @@ class HarnessSession:
             if not self.config.results_path.is_file():
                 raise UsageError("--harness-resume run id", self.config.run_id, f"{str(out_dir)!r} holds no results.jsonl "
                                  "to append to", "pass the id of an existing run, or drop --harness-resume")
-            version = read_results(self.config.results_path, salvage=True).version
+            if not self.config.results_path.stat().st_size:
+                return  # killed before its first line: nothing to be of another schema
+            try:
+                version = read_results(self.config.results_path, salvage=True).version
+            except ResultsError as exc:
+                raise UsageError("--harness-resume run id", self.config.run_id, f"its results.jsonl cannot be read ({exc})",
+                                 "start a new run id") from None
             if version != SCHEMA_VERSION:
                 raise UsageError("--harness-resume run id", self.config.run_id, f"its results.jsonl is results schema "
                                  f"{version}, and a resumed run appends schema-{SCHEMA_VERSION} lines to it (a file holds "

@@ -17,21 +17,37 @@ Imported only when pytest-xdist runs the session (``pytest_xdist_make_scheduler`
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from xdist.scheduler import LoadGroupScheduling
 
-from harness.distributed import order_longest_first
+from harness.distributed import order_longest_first, untagged
 
 
 class CrashSafeLoadGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
     """``loadgroup`` whose crash handling loses only the test that was running when the worker died, and that hands
     out the longest units first when an earlier run's cell times are known (``seconds``: node id -> seconds)."""
 
-    def __init__(self, config: Any, log: Any = None, seconds: dict[str, float] | None = None) -> None:
+    def __init__(self, config: Any, log: Any = None, seconds: dict[str, float] | None = None,
+                 say: Callable[[str], None] | None = None) -> None:
         super().__init__(config, log)
         self.seconds = seconds or {}
+        self.say = say or (lambda line: None)
         self.ordered = False
+
+    def _order(self) -> None:
+        """Longest units first when the earlier run timed any cell of this one; says what it did."""
+        cells = [untagged(n) for unit in self.workqueue.values() for n in unit]
+        timed = sum(n in self.seconds for n in cells)
+        if not self.seconds:
+            return
+        if not timed:
+            self.say("harness: no cell of this run has a time in the earlier run: work units in pytest-xdist order")
+            return
+        (first, expected), *_ = order_longest_first(self.workqueue, self.seconds)
+        self.say(f"harness: work units longest first: {timed} of {len(cells)} cells timed by the earlier run; "
+                 f"first {first} (~{expected:.1f} s)")
 
     def schedule(self) -> None:
         later = self.collection is not None  # the first call distributes; a later one is a worker joining
@@ -45,7 +61,7 @@ class CrashSafeLoadGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
         ``remove_node`` queues it again when the worker's death is reported (pytest-xdist raises OSError here)."""
         if not self.ordered and self.workqueue:  # the first hand-out: the queue holds every unit
             self.ordered = True
-            order_longest_first(self.workqueue, self.seconds)
+            self._order()
         with contextlib.suppress(OSError):
             super()._assign_work_unit(node)
 

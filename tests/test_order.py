@@ -69,8 +69,9 @@ def test_units_that_took_longest_before_start_first(runs):
     proj, first, second = runs
     assert first.returncode == 0 and second.returncode == 0, first.stdout[-2000:] + second.stdout[-2000:]
     assert "in pytest-xdist order (no earlier run at" in first.stdout, first.stdout[-2000:]
-    said = [line for line in second.stdout.splitlines() if line.startswith("harness: work units")]
-    assert said and "longest first, by the cell times of" in said[0] and "first/results.jsonl (18 cells)" in said[0], said
+    said = [line for line in second.stdout.splitlines() if line.startswith("harness: ")]
+    assert any("cell times of an earlier run:" in ln and "first/results.jsonl (18 cells)" in ln for ln in said), said
+    assert "harness: work units longest first: 18 of 18 cells timed by the earlier run; first build-resnet18" in second.stdout
     assert _first_unit_of_each_worker(proj / "out" / "second") == set(LONG)
     # control: the same suite without earlier times starts with the first two groups of the collection
     assert _first_unit_of_each_worker(proj / "out" / "first") == set(FIRST_IN_COLLECTION)
@@ -85,6 +86,18 @@ def test_setup_time_is_recorded_and_counted(runs):
     assert len(slow_call) == 3 and all(c["duration_s"] >= 0.35 and c["setup_s"] < 0.3 for c in slow_call), slow_call
     seconds = previous_seconds(list(cells.values()))
     assert all(seconds[c["nodeid"]] >= 0.35 for c in slow_setup)  # the setup counts towards its unit
+
+
+def test_an_earlier_run_that_timed_none_of_these_cells_leaves_the_order_alone(tmp_path):
+    proj = write_project(tmp_path, {"test_order.py": SUITE})
+    other = tmp_path / "other.jsonl"
+    with ResultsWriter(other) as w:  # another suite set: its cells are not this run's
+        w.write("meta", {"run_id": "other"})
+        w.write("cell", {"nodeid": "suites/test_else.py::test_x", "duration_s": 9.0})
+        w.write("end", {"status": "completed"})
+    out = _run(proj, f"--harness-order-from={other}", "--harness-run-id=third")
+    assert out.returncode == 0 and "no cell of this run has a time in the earlier run" in out.stdout, out.stdout[-2000:]
+    assert _first_unit_of_each_worker(proj / "out" / "third") == set(FIRST_IN_COLLECTION)
 
 
 def test_an_explicit_order_source_that_does_not_exist_is_refused(tmp_path):

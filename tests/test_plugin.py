@@ -97,6 +97,22 @@ def test_resuming_a_run_of_an_older_results_schema_is_refused(project):
     assert len(read_results(project.path / "out" / "new-run").sections) == 2
 
 
+def test_resuming_an_unreadable_run_is_refused_and_an_empty_one_resumes(project):
+    """A results file that is not one: exit 2 naming why, no traceback. An empty one (a run killed before its first
+    line) has no schema to differ: it resumes."""
+    (project.path / "suites" / "test_cells.py").write_text(CELLS)
+    for run_id, content in (("garbage", b"hello\n"), ("empty", b"")):
+        path = project.path / "out" / run_id / "results.jsonl"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(content)
+    bad = run(project, "--harness-run-id=garbage", "--harness-resume", "-k", "test_pass", subprocess=True)
+    text = bad.stdout.str() + bad.stderr.str()
+    assert bad.ret == 2 and "cannot be read" in text and "not a harness results file" in text and "Fix:" in text, text
+    assert "Traceback" not in text
+    assert run(project, "--harness-run-id=empty", "--harness-resume", "-k", "test_pass").ret == 0
+    assert len(read_results(project.path / "out" / "empty").cells) == 2
+
+
 def test_good_options_pass_the_same_checks(project):
     """Control for the sweep above: good values of the same options run the cells."""
     (project.path / "suites" / "test_cells.py").write_text(CELLS)

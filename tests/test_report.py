@@ -63,7 +63,7 @@ def results(tmp_path):
         w.write("record", {"case_id": "e", "metric": "build_s", "value": 0.0, "unit": "s", "model": "dynconv",
                            "variant": "eager", "shapes": "static"})  # nothing built: not a Builds row
         w.write("record", {"case_id": "g", "metric": "green_cycle_ms", "value": 4.75, "unit": "ms", "model": "-",
-                           "variant": "green", "shapes": "-", "stream": "green16"})
+                           "variant": "-", "shapes": "-", "stream": "green16"})
         for i in range(3):
             w.write("cell", {"case_id": f"s{i}", "nodeid": f"suites/t.py::s{i}", "outcome": "skipped",
                              "reason": "no GPU here", "duration_s": 0.0})

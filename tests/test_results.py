@@ -227,6 +227,23 @@ def test_version_2_file_reads_with_the_strategy_under_its_vocabulary_name(tmp_pa
     assert res.meta["strategy"] == "meta keeps its keys"
 
 
+def test_a_line_of_another_schema_is_damage_and_the_files_own_lines_still_read(tmp_path):
+    """A v2 line appended to a v3 file (an older harness resuming it): that line is damage, named by its line
+    number, and the v3 lines after it still read."""
+    from harness.results import _crc
+
+    p = tmp_path / "results.jsonl"
+    rows = ((3, "meta", {"run_id": "r"}), (2, "cell", {"case_id": "old", "nodeid": "t1", "outcome": "passed"}),
+            (3, "cell", {"case_id": "new", "nodeid": "t2", "outcome": "passed"}),
+            (3, "end", {"status": "completed", "reason": "", "cells": 1}))
+    p.write_text("".join(json.dumps({"v": v, "type": k, "crc": _crc(d, v, k), "data": d}) + "\n" for v, k, d in rows))
+    with pytest.raises(CorruptResultsError, match="line 2"):
+        read_results(p)
+    res = read_results(p, salvage=True)
+    assert [c["case_id"] for c in res.cells] == ["new"] and res.status == "completed"
+    assert res.damaged == [(2, "schema version 2 in a file of version 3")]
+
+
 @pytest.mark.parametrize(("content", "fragment"), [
     (None, "does not exist"),
     (b"hello world\n", "not a harness results file"),
