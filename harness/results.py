@@ -67,10 +67,11 @@ def _crc(data: dict[str, Any], version: int = 1, kind: str = "") -> str:
     return f"{zlib.crc32(_canonical(body).encode()):08x}"
 
 
-def encode_line(kind: str, data: dict[str, Any]) -> bytes:
+def encode_line(kind: str, data: dict[str, Any], version: int = SCHEMA_VERSION) -> bytes:
+    """One results line; ``version``: the schema it is written under (an older one only to make old files)."""
     if kind not in LINE_TYPES:
         raise ValueError(f"line type {kind!r} is not one of {LINE_TYPES}")
-    line = {"v": SCHEMA_VERSION, "type": kind, "crc": _crc(data, SCHEMA_VERSION, kind), "data": data}
+    line = {"v": version, "type": kind, "crc": _crc(data, version, kind), "data": data}
     return (json.dumps(line, separators=(",", ":"), allow_nan=True) + "\n").encode()
 
 

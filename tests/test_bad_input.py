@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness import cli
-from harness.results import ResultsWriter, _crc
+from harness.results import ResultsWriter, encode_line
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -50,7 +50,7 @@ def files(tmp_path_factory):
     meta.write_bytes(meta.read_bytes().replace(b'"run_id":"meta"', b'"run_id":"mexa"'))
     f["meta"] = meta
     future = d / "future.jsonl"
-    future.write_text(json.dumps({"v": 999, "type": "meta", "crc": _crc({}, 999, "meta"), "data": {}}) + "\n")
+    future.write_bytes(encode_line("meta", {}, version=999))
     f["future"] = future
     (d / "notresults.txt").write_text("hello world\n")
     f["notresults"] = d / "notresults.txt"

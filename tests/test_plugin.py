@@ -81,13 +81,13 @@ def test_bad_option_exits_2_naming_value_rule_and_fix(project, args, fragments):
 def test_resuming_a_run_of_an_older_results_schema_is_refused(project):
     """A file holds one schema: appending today's lines to a schema-2 run would make it unreadable. The control is
     the same run id resumed after a run of today's schema."""
-    from harness.results import _crc
+    from harness.results import encode_line
 
     (project.path / "suites" / "test_cells.py").write_text(CELLS)
     old = project.path / "out" / "old-run" / "results.jsonl"
     old.parent.mkdir(parents=True)
     rows = (("meta", {"run_id": "old-run"}), ("end", {"status": "completed", "reason": "", "cells": 0}))
-    old.write_text("".join(json.dumps({"v": 2, "type": k, "crc": _crc(d, 2, k), "data": d}) + "\n" for k, d in rows))
+    old.write_bytes(b"".join(encode_line(k, d, version=2) for k, d in rows))
     result = run(project, "--harness-run-id=old-run", "--harness-resume", "-k", "test_pass", subprocess=True)
     text = result.stdout.str() + result.stderr.str()
     assert result.ret == 2 and "'old-run'" in text and "results schema 2" in text and "Fix: start a new run id" in text, text

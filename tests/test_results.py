@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -185,10 +184,8 @@ def test_concurrent_writers_interleave_whole_lines(tmp_path):
 def test_unknown_schema_version_is_refused(tmp_path):
     p = tmp_path / "results.jsonl"
     _write(p, 1)
-    from harness.results import _crc
-
-    with open(p, "a") as f:  # a well-formed line of a later version, not a damaged one
-        f.write(json.dumps({"v": 99, "type": "record", "crc": _crc({}, 99, "record"), "data": {}}) + "\n")
+    with open(p, "ab") as f:  # a well-formed line of a later version, not a damaged one
+        f.write(encode_line("record", {}, version=99))
     with pytest.raises(SchemaVersionError) as info:
         read_results(p)
     msg = str(info.value)
@@ -197,12 +194,9 @@ def test_unknown_schema_version_is_refused(tmp_path):
 
 def test_version_1_file_still_reads(tmp_path):
     """Files written before the end line existed: read, their completion stated as not recorded."""
-    from harness.results import _crc
-
     p = tmp_path / "results.jsonl"
-    lines = [{"v": 1, "type": kind, "crc": _crc(data), "data": data}
-             for kind, data in (("meta", {"run_id": "old"}), ("record", {"case_id": "c", "value": 1.0}))]
-    p.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    rows = (("meta", {"run_id": "old"}), ("record", {"case_id": "c", "value": 1.0}))
+    p.write_bytes(b"".join(encode_line(kind, data, version=1) for kind, data in rows))
     res = read_results(p)
     assert res.version == 1 and res.records == [{"case_id": "c", "value": 1.0}] and res.status == "unknown"
     assert res.status_lines() == ["completion not recorded (a schema-1 results file has no end line)"]
@@ -211,14 +205,12 @@ def test_version_1_file_still_reads(tmp_path):
 def test_version_2_file_reads_with_the_strategy_under_its_vocabulary_name(tmp_path):
     """Schema 2 named a record's and a cell's CUDA-graph strategy ``strategy``; read today it is
     ``cuda_graph_strategy``, other keys and other line types untouched."""
-    from harness.results import _crc
-
     p = tmp_path / "results.jsonl"
     rows = (("meta", {"run_id": "v2", "strategy": "meta keeps its keys"}),
             ("record", {"case_id": "c", "value": 1.0, "strategy": "whole_graph_capture", "kernel_strategy": "eager"}),
             ("cell", {"case_id": "c", "nodeid": "t", "outcome": "passed", "strategy": "disabled"}),
             ("end", {"status": "completed", "reason": "", "cells": 1}))
-    p.write_text("".join(json.dumps({"v": 2, "type": k, "crc": _crc(d, 2, k), "data": d}) + "\n" for k, d in rows))
+    p.write_bytes(b"".join(encode_line(k, d, version=2) for k, d in rows))
     res = read_results(p)
     assert res.version == 2 and res.status == "completed" and SCHEMA_VERSION == 3
     assert res.records == [{"case_id": "c", "value": 1.0, "cuda_graph_strategy": "whole_graph_capture",
@@ -230,13 +222,11 @@ def test_version_2_file_reads_with_the_strategy_under_its_vocabulary_name(tmp_pa
 def test_a_line_of_another_schema_is_damage_and_the_files_own_lines_still_read(tmp_path):
     """A v2 line appended to a v3 file (an older harness resuming it): that line is damage, named by its line
     number, and the v3 lines after it still read."""
-    from harness.results import _crc
-
     p = tmp_path / "results.jsonl"
     rows = ((3, "meta", {"run_id": "r"}), (2, "cell", {"case_id": "old", "nodeid": "t1", "outcome": "passed"}),
             (3, "cell", {"case_id": "new", "nodeid": "t2", "outcome": "passed"}),
             (3, "end", {"status": "completed", "reason": "", "cells": 1}))
-    p.write_text("".join(json.dumps({"v": v, "type": k, "crc": _crc(d, v, k), "data": d}) + "\n" for v, k, d in rows))
+    p.write_bytes(b"".join(encode_line(k, d, version=v) for v, k, d in rows))
     with pytest.raises(CorruptResultsError, match="line 2"):
         read_results(p)
     res = read_results(p, salvage=True)
