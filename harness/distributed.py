@@ -15,6 +15,7 @@ import subprocess
 from typing import Any
 
 from harness.errors import UsageError
+from harness.results import cell_seconds
 
 WORKER_ID = re.compile(r"^gw(\d+)$")
 
@@ -128,16 +129,13 @@ def affinity_problems(assigned: str, seen_uuid: str, uuids: dict[str, str]) -> l
 
 def previous_seconds(cells: list[dict[str, Any]]) -> dict[str, float]:
     """Node id (untagged) -> seconds a previous run spent on the cell: its call plus the setup it paid for (a shared
-    build, a traced child), from the run's cell lines; a cell seen twice keeps its longest time."""
+    build, a traced child), from the run's cell lines (``harness.results.cell_seconds``); a cell seen twice keeps its
+    longest time."""
     out: dict[str, float] = {}
     for c in cells:
-        try:
-            seconds = float(c.get("duration_s") or 0.0) + float(c.get("setup_s") or 0.0)
-        except (TypeError, ValueError):
-            continue
         nodeid = untagged(str(c.get("nodeid", "")))
-        if nodeid and seconds == seconds:  # NaN is no time
-            out[nodeid] = max(out.get(nodeid, 0.0), seconds)
+        if nodeid:
+            out[nodeid] = max(out.get(nodeid, 0.0), sum(cell_seconds(c)))
     return out
 
 

@@ -67,6 +67,15 @@ def _crc(data: dict[str, Any], version: int = 1, kind: str = "") -> str:
     return f"{zlib.crc32(_canonical(body).encode()):08x}"
 
 
+def cell_seconds(cell: dict[str, Any]) -> tuple[float, float]:
+    """(call, setup) seconds of a cell line: its call, and the passed setup it paid for (``setup_s``, absent before
+    the harness recorded it); a value that is not a number counts as no time."""
+    def num(v: Any) -> float:
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v else 0.0
+
+    return num(cell.get("duration_s")), num(cell.get("setup_s"))
+
+
 def encode_line(kind: str, data: dict[str, Any], version: int = SCHEMA_VERSION) -> bytes:
     """One results line; ``version``: the schema it is written under (an older one only to make old files)."""
     if kind not in LINE_TYPES:

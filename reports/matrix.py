@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from harness.results import cell_seconds
 from harness.vocab import RTX_VARIANTS
 from reports.document import STATES, HeatCell, Heatmap, State, Table
 
@@ -113,14 +114,6 @@ def heatmaps(cells: list[dict[str, Any]], meta: dict[str, Any]) -> list[Heatmap]
 
 def suite_of(nodeid: str) -> str:
     return nodeid.split("::")[0].removeprefix("suites/").removesuffix(".py")
-
-
-def cell_seconds(c: dict[str, Any]) -> tuple[float, float]:
-    """(call, setup) seconds of a cell record; setup is what its passed setup took (absent in older runs: 0)."""
-    def num(v: Any) -> float:
-        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v else 0.0
-
-    return num(c.get("duration_s")), num(c.get("setup_s"))
 
 
 def suite_seconds(cells: list[dict[str, Any]]) -> Table:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.results import cell_seconds
 from reports import matrix
 from reports.document import STATES, Details, Image, Section, Table, to_table
 from reports.tables import UNITS, ReportTables, fmt, metric_frame
@@ -252,9 +253,9 @@ def cells_lists(t: ReportTables, plots: list[str]) -> list[Section]:
     if _cells(t):
         s.add("Time per suite, longest first: each cell's call and the setup it paid (a shared build, a traced child); "
               "with several workers the run's wall clock is shorter than the sum.", matrix.suite_seconds(_cells(t)))
-        slowest = sorted(_cells(t), key=lambda c: -sum(matrix.cell_seconds(c)))[:10]
+        slowest = sorted(_cells(t), key=lambda c: -sum(cell_seconds(c)))[:10]
         s.add(Details("The 10 longest cells", Table(("cell", "call (s)", "setup (s)"), tuple(
-            (str(c["nodeid"]), *(f"{x:.2f}" for x in matrix.cell_seconds(c))) for c in slowest))))
+            (str(c["nodeid"]), *(f"{x:.2f}" for x in cell_seconds(c))) for c in slowest))))
     for state in ("passed", "raised"):
         mine = [c for c in _cells(t) if matrix.cell_state(c, version) == state]
         if mine:
