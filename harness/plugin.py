@@ -179,7 +179,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from harness.xdist_sched import CrashSafeLoadGroupScheduling
 
-    source, seconds = _previous_seconds(config)
+    source, seconds = _earlier_run_times(config)
     tr = config.pluginmanager.get_plugin("terminalreporter")
     say = tr.write_line if tr is not None else None
     if say is not None:
@@ -188,7 +188,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return CrashSafeLoadGroupScheduling(config, log, seconds, say)
 
 
-def _previous_seconds(config: pytest.Config) -> tuple[str, dict[str, float]]:
+def _earlier_run_times(config: pytest.Config) -> tuple[str, dict[str, float]]:
     """(where the cell times come from, node id -> seconds) for ``--harness-order-from``; an unreadable earlier run
     is said, and the units keep pytest-xdist's order."""
     choice = config.getoption("--harness-order-from")

@@ -38,10 +38,10 @@ class CrashSafeLoadGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
 
     def _order(self) -> None:
         """Longest units first when the earlier run timed any cell of this one; says what it did."""
-        cells = [untagged(n) for unit in self.workqueue.values() for n in unit]
-        timed = sum(n in self.seconds for n in cells)
         if not self.seconds:
             return
+        cells = [untagged(n) for unit in self.workqueue.values() for n in unit]
+        timed = sum(n in self.seconds for n in cells)
         if not timed:
             self.say("harness: no cell of this run has a time in the earlier run: work units in pytest-xdist order")
             return
